@@ -26,8 +26,12 @@ public sealed record LayerCompressionInput
     /// </summary>
     public required torch.Tensor ScreenshotHiddenStates { get; init; }
 
-    /// <summary>Bookkeeping of every cached entry, in cache order; length L.</summary>
-    public required IReadOnlyList<TokenInfo> Tokens { get; init; }
+    /// <summary>
+    /// Bookkeeping of every cached entry per KV head, in cache order: <c>Tokens[g][j]</c> describes entry j of
+    /// head g. Heads hold different entries once a per-head method has compressed them; the tokens of the
+    /// current turn (the cache's tail) are the same for every head. // [G][L]
+    /// </summary>
+    public required IReadOnlyList<IReadOnlyList<TokenInfo>> Tokens { get; init; }
 
     /// <summary>The grid of the current (newest) screenshot, or null when the cache holds none.</summary>
     public ScreenshotGrid? CurrentScreenshot { get; init; }
