@@ -69,6 +69,7 @@ public sealed class StarKvTestCluster : IAsyncDisposable
                 o.Period = TimeSpan.FromMilliseconds(100);
                 o.Expiry = TimeSpan.FromSeconds(3);
                 o.IdleAfter = idleAfter ?? TimeSpan.FromMinutes(5);
+                o.ShutdownMoveTimeout = TimeSpan.FromSeconds(1);
             });
         });
         var cluster = builder.Build();

@@ -111,7 +111,17 @@ internal sealed partial class TrajectoryGrain(
         }
 
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
-        var outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
+        StepOutcome outcome;
+        try
+        {
+            outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
+        }
+        catch (Exception error) when (error is InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            // The runtime refused the input (an undecodable image, an unknown method); the session itself is intact.
+            throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {error.Message}");
+        }
+
         var parse = parser.Parse(outcome);
         var figures = outcome.Figures;
         var record = new StepRecord
