@@ -18,6 +18,7 @@ namespace StarKv.GpuWorker.Cache;
 /// <para>
 /// <see cref="SeenTokens"/> counts every token ever appended; <see cref="Count"/> counts the entries stored now.
 /// </para>
+/// <para>The cache owns its tensors: they are detached from any dispose scope, and freed by <see cref="Dispose"/>.</para>
 /// </summary>
 public sealed class LayerKvCache : IDisposable
 {
@@ -34,8 +35,8 @@ public sealed class LayerKvCache : IDisposable
         HeadDim = headDim;
         Device = device;
         DType = dtype;
-        _keys = torch.empty([kvHeads, 0, headDim], dtype: dtype, device: device); // [G, 0, D]
-        _values = torch.empty([kvHeads, 0, headDim], dtype: dtype, device: device); // [G, 0, D]
+        _keys = torch.empty([kvHeads, 0, headDim], dtype: dtype, device: device).DetachFromDisposeScope(); // [G, 0, D]
+        _values = torch.empty([kvHeads, 0, headDim], dtype: dtype, device: device).DetachFromDisposeScope(); // [G, 0, D]
         _tokens = NewTokenLists(kvHeads);
     }
 
@@ -91,14 +92,14 @@ public sealed class LayerKvCache : IDisposable
 
         using (var k = keys.to(DType, Device))
         {
-            var next = torch.cat([_keys, k], 1); // [G, N + T, D]
+            var next = torch.cat([_keys, k], 1).DetachFromDisposeScope(); // [G, N + T, D]
             _keys.Dispose();
             _keys = next;
         }
 
         using (var v = values.to(DType, Device))
         {
-            var next = torch.cat([_values, v], 1); // [G, N + T, D]
+            var next = torch.cat([_values, v], 1).DetachFromDisposeScope(); // [G, N + T, D]
             _values.Dispose();
             _values = next;
         }
@@ -146,8 +147,8 @@ public sealed class LayerKvCache : IDisposable
         {
             using var onDevice = indices.to(Device); // [G, K]
             var expanded = onDevice.unsqueeze(-1).expand(KvHeads, kept, HeadDim); // [G, K, D]
-            var keys = _keys.gather(1, expanded).contiguous().MoveToOuterDisposeScope(); // [G, K, D]
-            var values = _values.gather(1, expanded).contiguous().MoveToOuterDisposeScope(); // [G, K, D]
+            var keys = _keys.gather(1, expanded).contiguous().DetachFromDisposeScope(); // [G, K, D]
+            var values = _values.gather(1, expanded).contiguous().DetachFromDisposeScope(); // [G, K, D]
             _keys.Dispose();
             _values.Dispose();
             _keys = keys;
@@ -173,7 +174,8 @@ public sealed class LayerKvCache : IDisposable
     public LayerKvSnapshot Export(torch.Device device)
     {
         var tokens = _tokens.Select(list => (IReadOnlyList<TokenInfo>)list.ToArray()).ToArray();
-        return new LayerKvSnapshot(_keys.to(device, copy: true), _values.to(device, copy: true), tokens, SeenTokens);
+        return new LayerKvSnapshot(
+            _keys.to(device, copy: true).DetachFromDisposeScope(), _values.to(device, copy: true).DetachFromDisposeScope(), tokens, SeenTokens);
     }
 
     /// <summary>Builds a layer from a checkpoint's snapshot, copying its tensors onto the device and dtype.</summary>
@@ -206,8 +208,8 @@ public sealed class LayerKvCache : IDisposable
 
             layer._keys.Dispose();
             layer._values.Dispose();
-            layer._keys = keys.to(dtype, device, copy: true);
-            layer._values = snapshot.Values.to(dtype, device, copy: true);
+            layer._keys = keys.to(dtype, device, copy: true).DetachFromDisposeScope();
+            layer._values = snapshot.Values.to(dtype, device, copy: true).DetachFromDisposeScope();
             for (var g = 0; g < layer.KvHeads; g++)
             {
                 layer._tokens[g].AddRange(snapshot.Tokens[g]);
