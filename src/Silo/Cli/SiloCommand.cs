@@ -30,11 +30,12 @@ public static class SiloCommand
         var noDemo = new Option<bool>("--no-demo") { Description = "Serve without running the demo client." };
         var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo (multi-host clusters run the gateway apart); implies --no-demo." };
         var exitAfterDemo = new Option<bool>("--exit-after-demo") { Description = "Stop once the demo has run instead of serving until Ctrl+C." };
+        var set = new Option<string[]>("--set") { Description = "Any configuration key, as KEY=VALUE (for example StarKv:Cluster:SiloPort=11112); repeatable.", AllowMultipleArgumentsPerToken = false };
         var selfCheck = new Option<bool>("--self-check") { Description = "Check that libtorch loads and computes attention correctly, then exit." };
 
         var command = new RootCommand("StarKV silo: serves GUI-agent sessions with compressed KV caches. Without options: one process with the silo, the gRPC gateway, the model runtime and filesystem storage under .starkv/, plus a demo client.")
         {
-            steps, method, budget, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, selfCheck,
+            steps, method, budget, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, set, selfCheck,
         };
 
         command.SetAction(async (result, cancellationToken) =>
@@ -48,6 +49,18 @@ public static class SiloCommand
             }
 
             var overrides = new Dictionary<string, string?>();
+            foreach (var pair in result.GetValue(set) ?? [])
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"--set expects KEY=VALUE; got '{pair}'.").ConfigureAwait(false);
+                    return 2;
+                }
+
+                overrides[pair[..equals].Trim()] = pair[(equals + 1)..];
+            }
+
             if (result.GetValue(modelFolder) is { } folder)
             {
                 overrides["StarKv:Model:Source"] = "folder";
@@ -79,6 +92,8 @@ public static class SiloCommand
         await using var app = SiloHost.Build(launch);
         try
         {
+            // Resolving the runtime first reads (and validates) StarKv:Model and loads the model before the silo joins.
+            _ = app.Services.GetRequiredService<GpuWorker.Sessions.IModelRuntime>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OptionsValidationException error)
