@@ -6,9 +6,11 @@ namespace StarKv.GpuWorker.Images;
 /// and the aspect ratio is kept as closely as those allow.
 /// </summary>
 /// <remarks>
-/// <c>h̄ = max(f, round(h/f)·f)</c>, <c>w̄</c> likewise (round half to even, as Python). If <c>h̄·w̄ &gt; max</c>:
+/// <c>h̄ = round(h/f)·f</c>, <c>w̄</c> likewise (round half to even, as Python). If <c>h̄·w̄ &gt; max</c>:
 /// <c>β = √(h·w/max)</c>, <c>h̄ = max(f, ⌊h/β/f⌋·f)</c>. If <c>h̄·w̄ &lt; min</c>: <c>β = √(min/(h·w))</c>,
 /// <c>h̄ = ⌈h·β/f⌉·f</c>. Aspect ratios above 200 are refused. Computed in double precision, as Python floats.
+/// This is transformers' version: qwen-vl-utils also floors the first rounding at f, which differs for sides under
+/// f/2 pixels (10×200 gives 28×252 here, 28×196 there).
 /// </remarks>
 public static class SmartResize
 {
@@ -33,8 +35,8 @@ public static class SmartResize
                 $"The image's aspect ratio {Math.Max(h, w) / Math.Min(h, w):0.#} ({width}×{height}) exceeds {MaxAspectRatio}; it cannot be resized for the vision encoder.");
         }
 
-        var hBar = Math.Max(factor, Math.Round(h / factor, MidpointRounding.ToEven) * factor);
-        var wBar = Math.Max(factor, Math.Round(w / factor, MidpointRounding.ToEven) * factor);
+        var hBar = Math.Round(h / factor, MidpointRounding.ToEven) * factor;
+        var wBar = Math.Round(w / factor, MidpointRounding.ToEven) * factor;
         if (hBar * wBar > maxPixels)
         {
             var beta = Math.Sqrt(h * w / maxPixels);

@@ -21,8 +21,11 @@ public sealed class SmartResizeTests
     [InlineData(1080, 1920, 16384 * 28 * 28, 1092, 1932)]
     // The OSWorld agent's cap of 1350·28·28 pixels.
     [InlineData(1080, 1920, 1350 * 28 * 28, 756, 1344)]
-    // Aspect ratio exactly 200 is allowed.
-    [InlineData(1, 200, MaxPixels, 28, 196)]
+    // Aspect ratio exactly 200 is allowed. A side under 14 rounds to 0, so the area check sends it up the ceil path:
+    // β = √(3136/200) = 3.960; ⌈3.960/28⌉ = 1, ⌈792/28⌉ = 29.
+    [InlineData(1, 200, MaxPixels, 28, 812)]
+    // β = √(3136/2000) = 1.252; ⌈12.52/28⌉ = 1, ⌈250.4/28⌉ = 9.
+    [InlineData(10, 200, MaxPixels, 28, 252)]
     public void Hand_computed_sizes(int height, int width, int maxPixels, int expectedHeight, int expectedWidth)
     {
         Assert.Equal((expectedHeight, expectedWidth), SmartResize.Compute(height, width, 28, MinPixels, maxPixels));
