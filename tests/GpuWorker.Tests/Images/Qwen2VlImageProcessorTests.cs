@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StarKv.GpuWorker.Actions;
 using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Model;
@@ -42,20 +41,19 @@ public sealed class Qwen2VlImageProcessorTests
     public void Real_screenshot_at_the_default_size()
     {
         var bytes = File.ReadAllBytes(GuiSamples.PathOf("web_01.png"));
-        var watch = Stopwatch.StartNew();
 
         using var processed = Qwen2VlImageProcessor.Process(bytes, ImageProcessorConfig.Default, torch.CPU);
 
-        watch.Stop();
         Assert.Equal((2560, 1440, 1316, 728), (processed.OriginalWidth, processed.OriginalHeight, processed.ResizedWidth, processed.ResizedHeight));
         Assert.Equal(new GridThw(1, 52, 94), processed.Grid);
         Assert.Equal([4888L, 1176L], processed.Patches.shape);
         Assert.Equal(1222, processed.Grid.MergedTokenCount(2));
-        var min = processed.Patches.min().item<float>();
-        var max = processed.Patches.max().item<float>();
+        using var minimum = processed.Patches.min();
+        using var maximum = processed.Patches.max();
+        var min = minimum.item<float>();
+        var max = maximum.item<float>();
         Assert.InRange(min, -1.80f, -1.0f);
         Assert.InRange(max, 1.5f, 2.15f);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"preprocessing took {watch.Elapsed}");
     }
 
     [Fact]
