@@ -95,6 +95,7 @@ public static partial class UiTarsActionParser
     private static ParsedResponse ParseActions(string text, int start, int end, CoordinateMapping mapping, CoordinateSpace tupleSpace)
     {
         var reader = new CallReader(text, start, end);
+        var points = new PointReader(mapping, tupleSpace);
         var actions = new List<UiTarsAction>();
         try
         {
@@ -107,7 +108,7 @@ public static partial class UiTarsActionParser
             while (!reader.AtEnd)
             {
                 var call = reader.ReadCall();
-                actions.Add(Build(call, new PointReader(mapping, tupleSpace)));
+                actions.Add(Build(call, points));
                 reader.SkipWhitespace();
             }
         }
@@ -144,19 +145,19 @@ public static partial class UiTarsActionParser
         return end;
     }
 
-    private static UiTarsAction Build(Call call, PointReader mapping)
+    private static UiTarsAction Build(Call call, PointReader points)
     {
         var args = new ArgumentSet(call);
         UiTarsAction action = call.Verb switch
         {
-            "click" => new ClickAction(args.Point(mapping, "point", "start_box")),
-            "left_double" => new LeftDoubleAction(args.Point(mapping, "point", "start_box")),
-            "right_single" => new RightSingleAction(args.Point(mapping, "point", "start_box")),
-            "long_press" => new LongPressAction(args.Point(mapping, "point", "start_box")),
-            "drag" => new DragAction(args.Point(mapping, "start_point", "start_box"), args.Point(mapping, "end_point", "end_box")),
+            "click" => new ClickAction(args.Point(points, "point", "start_box")),
+            "left_double" => new LeftDoubleAction(args.Point(points, "point", "start_box")),
+            "right_single" => new RightSingleAction(args.Point(points, "point", "start_box")),
+            "long_press" => new LongPressAction(args.Point(points, "point", "start_box")),
+            "drag" => new DragAction(args.Point(points, "start_point", "start_box"), args.Point(points, "end_point", "end_box")),
             "hotkey" => new HotkeyAction(args.NonEmptyString("key")),
             "type" => new TypeAction(args.String("content")),
-            "scroll" => new ScrollAction(args.Point(mapping, "point", "start_box"), args.Direction("direction")),
+            "scroll" => new ScrollAction(args.Point(points, "point", "start_box"), args.Direction("direction")),
             "wait" => new WaitAction(),
             "finished" => new FinishedAction(args.OptionalString("content")),
             "call_user" => new CallUserAction(),
@@ -201,11 +202,11 @@ public static partial class UiTarsActionParser
             }
         }
 
-        public PixelPoint Point(PointReader mapping, string name, string alias)
+        public PixelPoint Point(PointReader points, string name, string alias)
         {
             var argument = Find(name) ?? Find(alias)
                 ?? throw new ActionSyntaxException($"{_call.Verb} needs argument '{name}'.", _call.Offset);
-            return mapping.Read(argument, _call.Verb);
+            return points.Read(argument, _call.Verb);
         }
 
         public string String(string name) =>
