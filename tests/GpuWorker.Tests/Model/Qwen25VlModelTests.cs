@@ -45,6 +45,24 @@ public sealed class Qwen25VlModelTests : IDisposable
     }
 
     [Fact]
+    public void Loads_every_tensor_of_the_checkpoint_layout_of_the_built_in_tiny_model()
+    {
+        var config = StarKv.GpuWorker.TinyModel.TinyModelConfig.Create();
+        var rng = new Random(14);
+        var weights = StarKv.GpuWorker.Checkpoints.Qwen25VlCheckpointLayout.ExpectedShapes(config)
+            .ToDictionary(e => e.Key, e => TinyQwen.Random(rng, 0.1, e.Value));
+        try
+        {
+            using var model = Qwen25VlModel.Load(config, weights, torch.CPU, torch.ScalarType.Float32);
+            Assert.Equal(config.Text.NumHiddenLayers, model.LayerCount);
+        }
+        finally
+        {
+            TinyQwen.Dispose(weights);
+        }
+    }
+
+    [Fact]
     public void Tied_embeddings_load_without_an_lm_head_and_project_with_the_embedding()
     {
         var config = TinyQwen.Config(tied: true);
