@@ -195,6 +195,32 @@ public sealed class Qwen25VlModelTests : IDisposable
     }
 
     [Fact]
+    public void A_bfloat16_model_stores_its_cache_in_bfloat16_and_stays_close_to_fp32()
+    {
+        using var model = Qwen25VlModel.Load(_config, _weights, torch.CPU, torch.ScalarType.BFloat16);
+        var grid = new GridThw(1, 4, 6);
+        using var patches = TinyQwen.Random(new Random(15), 1.0, grid.PatchCount, 1176);
+        int[] ids = [3, Vs, .. Enumerable.Repeat(Img, 6), Ve, 9];
+        using var positions = MropePositions.ForTurn(ids, Img, [grid], 2, 0);
+        var bookkeeping = MropePositions.Bookkeeping(ids, Img, [grid], 2, 0, 0);
+
+        using var features16 = model.EncodeImage(patches, grid);
+        using var cache16 = model.NewCache();
+        using var logits16 = model.Prefill(ids, features16, positions, bookkeeping, cache16);
+        using var features32 = _model.EncodeImage(patches, grid);
+        using var cache32 = _model.NewCache();
+        using var logits32 = _model.Prefill(ids, features32, positions, bookkeeping, cache32);
+
+        Assert.Equal(torch.ScalarType.BFloat16, features16.dtype);
+        Assert.Equal(torch.ScalarType.BFloat16, cache16[0].Keys.dtype);
+        Assert.Equal(torch.ScalarType.Float32, logits16.dtype);
+        Assert.Equal(cache32.Bytes / 2, cache16.Bytes);
+        var scale = Reference.Vector(logits32).Max(Math.Abs);
+        var difference = Reference.MaxAbsDiff(Reference.Vector(logits32), logits16);
+        Assert.True(difference < 0.05 * scale, $"max abs difference {difference} for logits up to {scale}");
+    }
+
+    [Fact]
     public void EmbedTurn_refuses_image_features_that_do_not_match_the_pad_tokens()
     {
         using var features = torch.zeros(2, 64);
