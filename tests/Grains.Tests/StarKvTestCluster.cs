@@ -1,11 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using StarKv.GpuWorker.Sessions;
-using StarKv.Grains.Actions;
-using StarKv.Grains.Checkpoints;
 using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
 using StarKv.Grains.Sessions;
+using StarKv.Grains.Storage.Checkpoints;
+using StarKv.Grains.Storage.Persistence;
 using StarKv.Grains.Tests.Fakes;
 
 namespace StarKv.Grains.Tests;
@@ -55,10 +55,9 @@ public sealed class StarKvTestCluster : IAsyncDisposable
             }
 
             silo.AddStarKvGrains();
-            silo.AddStarKvFileGrainStorage(Path.Combine(root, "state"));
+            silo.AddFileSystemGrainStorage(StarKvGrainsSiloExtensions.StorageName, o => o.RootPath = Path.Combine(root, "state"));
             silo.Services.AddSingleton<IModelRuntime>(spec.Runtime);
-            silo.Services.AddSingleton<ISessionCheckpointBlobs>(new FileSessionCheckpointBlobs(Path.Combine(root, "kv")));
-            silo.Services.AddSingleton<IStepActionParser, FakeActionParser>();
+            silo.Services.AddFileSystemKvCheckpointStore(o => o.RootPath = Path.Combine(root, "kv"));
             silo.Services.Configure<CapacityOptions>(o =>
             {
                 o.KvBudgetBytes = spec.KvBudgetBytes;
@@ -69,6 +68,7 @@ public sealed class StarKvTestCluster : IAsyncDisposable
                 o.Period = TimeSpan.FromMilliseconds(100);
                 o.Expiry = TimeSpan.FromSeconds(3);
                 o.IdleAfter = idleAfter ?? TimeSpan.FromMinutes(5);
+                o.ShutdownMoveTimeout = TimeSpan.FromSeconds(1);
             });
         });
         var cluster = builder.Build();

@@ -1,13 +1,14 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Orleans.Serialization;
-using Orleans.Storage;
-using StarKv.Grains.Persistence;
+using StarKv.Grains.Actions;
 using StarKv.Grains.Placement;
 
 namespace StarKv.Grains.Hosting;
 
-/// <summary>Registers what the trajectory grains need on a silo, except the model runtime, the action parser and the checkpoint blobs.</summary>
+/// <summary>
+/// Registers what the trajectory grains need on a silo, except the model runtime (<c>IModelRuntime</c>), the grain
+/// storage named <see cref="StorageName"/> and the <c>IKvCheckpointStore</c>, which the host chooses.
+/// </summary>
 public static class StarKvGrainsSiloExtensions
 {
     /// <summary>The grain storage name the trajectory and tenant grains persist through.</summary>
@@ -21,17 +22,10 @@ public static class StarKvGrainsSiloExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<CapacityOptions>();
         services.AddOptions<LoadReportOptions>();
+        services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
         services.AddSingleton<SiloLoadPublisher>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloLoadPublisher>());
-        return silo;
-    }
-
-    /// <summary>Grain state as files under <paramref name="root"/> (the embedded mode's storage).</summary>
-    public static ISiloBuilder AddStarKvFileGrainStorage(this ISiloBuilder silo, string root)
-    {
-        ArgumentNullException.ThrowIfNull(silo);
-        silo.Services.AddKeyedSingleton<IGrainStorage>(StorageName, (sp, _) => new FileGrainStorage(root, sp.GetRequiredService<Serializer>()));
         return silo;
     }
 }

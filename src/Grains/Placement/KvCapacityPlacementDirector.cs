@@ -12,7 +12,7 @@ namespace StarKv.Grains.Placement;
 internal sealed class KvCapacityPlacementDirector(IGrainFactory grains) : IPlacementDirector
 {
     /// <summary>Request-context key under which callers name the model a new session runs on.</summary>
-    public const string ModelContextKey = "starkv.model";
+    public const string ModelContextKey = ModelContext.Key;
 
     public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {

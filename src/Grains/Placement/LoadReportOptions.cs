@@ -10,4 +10,7 @@ public sealed class LoadReportOptions
 
     /// <summary>A session with no step for this long counts as idle and may be moved under memory pressure.</summary>
     public TimeSpan IdleAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a silo shutting down gracefully tries to move its sessions before it lets them deactivate.</summary>
+    public TimeSpan ShutdownMoveTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -56,7 +56,7 @@ internal sealed partial class SiloLoadPublisher(
         try
         {
             await Registry.SetDrainingAsync(Silo, draining: true).ConfigureAwait(false);
-            var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(10);
+            var deadline = clock.GetUtcNow() + reporting.Value.ShutdownMoveTimeout;
             while (ledger.Count > 0 && clock.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
             {
                 await MoveAsync(ledger.Snapshot().Select(e => e.Key), retry: true).ConfigureAwait(false);

@@ -1,24 +1,25 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
 using StarKv.GpuWorker.Sessions;
+using StarKv.GpuWorker.Telemetry;
 using StarKv.Grains.Actions;
-using StarKv.Grains.Checkpoints;
 using StarKv.Grains.Errors;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Storage.Checkpoints;
 using StarKv.Grains.Tenants;
 
 namespace StarKv.Grains.Sessions;
 
 /// <summary>
 /// One agent trajectory on this silo's model runtime. The runtime session lives in memory between steps; after every step
-/// its checkpoint goes to <see cref="ISessionCheckpointBlobs"/> and the reference into the persisted state, so a new
+/// its checkpoint (framed in a <see cref="CheckpointEnvelope"/> with the model fingerprint) goes to <see cref="IKvCheckpointStore"/> and the reference into the persisted state, so a new
 /// activation (after migration, a drain or a crash) restores the session on its own silo's device from the last step.
 /// </summary>
 [KvCapacityPlacement]
 internal sealed partial class TrajectoryGrain(
     [PersistentState("trajectory", "checkpoints")] IPersistentState<TrajectoryState> state,
     IModelRuntime runtime,
-    ISessionCheckpointBlobs checkpoints,
+    IKvCheckpointStore checkpoints,
     IStepActionParser parser,
     SiloSessionLedger ledger,
     ILocalSiloDetails siloDetails,
@@ -42,7 +43,7 @@ internal sealed partial class TrajectoryGrain(
             try
             {
                 await EnsureSessionAsync(cancellationToken).ConfigureAwait(true);
-                LogRehydrated(logger, Key, state.State.CheckpointReference!, Silo);
+                LogRehydrated(logger, Key, state.State.CheckpointReference!.BlobName, Silo);
             }
             catch (StarKvException error)
             {
@@ -111,7 +112,17 @@ internal sealed partial class TrajectoryGrain(
         }
 
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
-        var outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
+        StepOutcome outcome;
+        try
+        {
+            outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
+        }
+        catch (Exception error) when (error is InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            // The runtime refused the input (an undecodable image, an unknown method); the session itself is intact.
+            throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {error.Message}");
+        }
+
         var parse = parser.Parse(outcome);
         var figures = outcome.Figures;
         var record = new StepRecord
@@ -138,8 +149,10 @@ internal sealed partial class TrajectoryGrain(
             },
         };
 
-        var checkpoint = await Task.Run(session.Save).ConfigureAwait(true);
+        var started = clock.GetTimestamp();
+        var checkpoint = await Task.Run(() => CheckpointEnvelope.Wrap(session.Save(), runtime.Fingerprint)).ConfigureAwait(true);
         var reference = await checkpoints.WriteAsync(Key, input.StepIndex, checkpoint, CancellationToken.None).ConfigureAwait(true);
+        StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Save, checkpoint.Length, clock.GetElapsedTime(started));
 
         state.State.StepsTaken = input.StepIndex + 1;
         state.State.CheckpointReference = reference;
@@ -153,7 +166,9 @@ internal sealed partial class TrajectoryGrain(
         }
 
         await state.WriteStateAsync().ConfigureAwait(true);
+        await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
+        StarKvTelemetry.RecordStepFigures(Silo, figures);
         var key = SessionKey.Parse(Key);
         await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
         return record;
@@ -258,20 +273,23 @@ internal sealed partial class TrajectoryGrain(
             return _session;
         }
 
-        if (state.State.ModelFingerprint is { } fingerprint && fingerprint != runtime.Fingerprint)
+        if (reference.ModelFingerprint != runtime.Fingerprint)
         {
             throw StarKvException.FailedPrecondition(
-                $"Session '{Key}' was checkpointed on model fingerprint {fingerprint}; silo {Silo} runs '{runtime.ModelId}' with fingerprint {runtime.Fingerprint}.");
+                $"Session '{Key}' was checkpointed on model fingerprint {reference.ModelFingerprint}; silo {Silo} runs '{runtime.ModelId}' with fingerprint {runtime.Fingerprint}.");
         }
 
-        var bytes = await checkpoints.ReadAsync(reference, cancellationToken).ConfigureAwait(true);
         try
         {
-            _session = await Task.Run(() => runtime.RestoreSession(bytes), cancellationToken).ConfigureAwait(true);
+            var started = clock.GetTimestamp();
+            var bytes = await checkpoints.ReadAsync(reference, cancellationToken).ConfigureAwait(true);
+            var payload = CheckpointEnvelope.Unwrap(bytes, runtime.Fingerprint);
+            _session = await Task.Run(() => runtime.RestoreSession(payload.Span), cancellationToken).ConfigureAwait(true);
+            StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Restore, bytes.Length, clock.GetElapsedTime(started));
         }
-        catch (Exception error) when (error is InvalidDataException or ArgumentException or NotSupportedException or FormatException)
+        catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or InvalidDataException or ArgumentException or NotSupportedException)
         {
-            throw StarKvException.FailedPrecondition($"Checkpoint '{reference}' of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
+            throw StarKvException.FailedPrecondition($"Checkpoint {reference.BlobName} of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
         }
 
         if (_session.StepsTaken != state.State.StepsTaken)

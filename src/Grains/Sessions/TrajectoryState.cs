@@ -1,3 +1,5 @@
+using StarKv.Grains.Storage.Checkpoints;
+
 namespace StarKv.Grains.Sessions;
 
 /// <summary>
@@ -18,7 +20,7 @@ public sealed class TrajectoryState
     [Id(3)] public List<StepRecord> RecentResults { get; set; } = [];
 
     /// <summary>Reference of the checkpoint taken after step <see cref="StepsTaken"/> − 1 (null before the first step).</summary>
-    [Id(4)] public string? CheckpointReference { get; set; }
+    [Id(4)] public CheckpointReference? CheckpointReference { get; set; }
     [Id(5)] public string? ModelFingerprint { get; set; }
     [Id(6)] public long KvBytes { get; set; }
     [Id(7)] public long FullKvBytes { get; set; }
