@@ -44,12 +44,11 @@ public sealed class InMemoryKvCheckpointStore : IKvCheckpointStore
         return Task.CompletedTask;
     }
 
-    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, long keepFromStep, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(keep);
         cancellationToken.ThrowIfCancellationRequested();
         var prefix = CheckpointBlobs.SessionPrefix(sessionKey);
-        foreach (var name in _blobs.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n != keep.BlobName))
+        foreach (var name in _blobs.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && CheckpointBlobs.IsBefore(n, keepFromStep)))
         {
             _blobs.TryRemove(name, out _);
         }
@@ -68,5 +67,12 @@ public sealed class InMemoryKvCheckpointStore : IKvCheckpointStore
         }
 
         _blobs[blobName] = (byte[])bytes.Clone();
+    }
+
+    /// <summary>Drops one stored blob, to test how readers meet a lost checkpoint; false when there was none.</summary>
+    public bool Remove(string blobName)
+    {
+        ArgumentNullException.ThrowIfNull(blobName);
+        return _blobs.TryRemove(blobName, out _);
     }
 }
