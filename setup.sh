@@ -8,6 +8,8 @@ need_apt=()
 # TorchSharp 0.107's native shim is patched during the build where libstdc++ lacks GLIBCXX_3.4.32.
 command -v patchelf >/dev/null || need_apt+=(patchelf)
 command -v g++ >/dev/null || need_apt+=(g++)
+# npm installs Azurite, the blob storage emulator the storage tests run against.
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
@@ -18,4 +20,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is required (https://dot.net)" >&2; exit 1; }
+
+# Azurite (the Azure Storage emulator) for the blob storage tests, pinned, in .tools/azurite (git-ignored).
+# The storage tests look for .tools/azurite/node_modules/.bin/azurite-blob.
+AZURITE_VERSION=3.37.0
+if [ ! -x .tools/azurite/node_modules/.bin/azurite-blob ]; then
+  echo "setup: installing azurite ${AZURITE_VERSION} into .tools/azurite"
+  mkdir -p .tools/azurite
+  npm install --prefix .tools/azurite --no-audit --no-fund --loglevel=error "azurite@${AZURITE_VERSION}" >/dev/null
+fi
 echo "setup: ready"

@@ -1,13 +1,118 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using StarKv.Gateway.Configuration;
+using StarKv.Gateway.Errors;
+using StarKv.Gateway.Services;
+using StarKv.Gateway.Tenants;
+using StarKv.Gateway.Validation;
+using StarKv.Grains.Admin;
+using StarKv.Grains.Hosting;
+using StarKv.Grains.Placement;
+
 namespace StarKv.Gateway;
 
-/// <summary>Builds the gateway's web application; Program.cs and the tests share it.</summary>
+/// <summary>
+/// Builds the gateway: gRPC (<see cref="AgentGatewayService"/>) on <c>StarKv:Gateway:GrpcPort</c> (HTTP/2) and
+/// <c>/healthz</c> + <c>/readyz</c> on <c>StarKv:Health:Port</c> (HTTP/1.1). Standalone it is an Orleans client of the
+/// cluster; the silo's embedded mode calls <see cref="AddStarKvGateway"/> and <see cref="MapStarKvGateway"/> on its own host.
+/// </summary>
 public static class GatewayApp
 {
+    /// <summary>The standalone gateway: an Orleans client of the cluster named in <c>StarKv:Cluster</c>.</summary>
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<Orleans.Configuration.ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            if (cluster.Clustering == "redis")
+            {
+                client.UseRedisClustering(cluster.RedisConnectionString ?? throw new OptionsValidationException(
+                    ClusterSettings.Section, typeof(ClusterSettings), ["StarKv:Cluster:RedisConnectionString is required when Clustering is 'redis'."]));
+            }
+            else
+            {
+                client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
+            }
+        });
+        builder.AddStarKvGateway();
         var app = builder.Build();
+        app.MapStarKvGateway();
+        return app;
+    }
+
+    /// <summary>Registers the gateway's services and binds its Kestrel endpoints from configuration.</summary>
+    public static WebApplicationBuilder AddStarKvGateway(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TenantDirectoryOptions>().BindConfiguration(TenantDirectoryOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TenantDirectoryOptions>, TenantDirectoryOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<StepInputValidator>();
+        services.AddSingleton<ClusterAdmin>();
+        services.AddSingleton<DomainErrorInterceptor>();
+        services.AddSingleton<TenantAuthenticationInterceptor>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<DomainErrorInterceptor>();
+            grpc.Interceptors.Add<TenantAuthenticationInterceptor>();
+        });
+        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<GatewayOptions>>((grpc, gateway) =>
+        {
+            // Room for the largest screenshot plus the message around it; the validator names the real limit.
+            grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, gateway.Value.MaxImageBytes + (1 << 20));
+        });
+
+        var gateway = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        var health = builder.Configuration.GetSection(HealthOptions.Section).Get<HealthOptions>() ?? new HealthOptions();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Any, gateway.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Any, health.Port, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the gRPC service and the health endpoints.</summary>
+    public static WebApplication MapStarKvGateway(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<AgentGatewayService>();
+        return app.MapStarKvHealth();
+    }
+
+    /// <summary>
+    /// <c>/healthz</c>: the process answers. <c>/readyz</c>: the cluster is reachable and at least one silo has reported
+    /// its load (so sessions can be placed).
+    /// </summary>
+    public static WebApplication MapStarKvHealth(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", async (IGrainFactory grains, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                var reports = await grains.GetGrain<ISiloLoadRegistryGrain>(0).GetReportsAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                return reports.Count > 0
+                    ? Results.Text($"ready: {reports.Count} silo(s)")
+                    : Results.Text("not ready: no silo has reported its load yet", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+            catch (Exception error) when (error is TimeoutException or OrleansException or InvalidOperationException)
+            {
+                return Results.Text($"not ready: {error.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
         return app;
     }
 }

@@ -144,9 +144,11 @@ public sealed record Qwen25VlConfig
         // transformers ≥ 4.52 nests the language model's fields under text_config; older files keep them flat.
         var text = root["text_config"]?.AsObject() ?? root;
         var vision = root["vision_config"]?.AsObject() ?? throw new ModelConfigException("config.json has no vision_config.");
-        var ropeScaling = (text["rope_scaling"] ?? root["rope_scaling"])?.AsObject();
+        // transformers 5 moves rope_theta and mrope_section into rope_parameters.
+        var ropeScaling = (text["rope_scaling"] ?? root["rope_scaling"] ?? text["rope_parameters"] ?? root["rope_parameters"])?.AsObject();
         var mropeSection = ropeScaling?["mrope_section"]?.AsArray().Select(n => n!.GetValue<int>()).ToArray()
             ?? throw new ModelConfigException("config.json has no rope_scaling.mrope_section.");
+        var ropeHolder = text["rope_theta"] is not null || ropeScaling?["rope_theta"] is null ? text : ropeScaling;
 
         var textConfig = new TextConfig
         {
@@ -156,7 +158,7 @@ public sealed record Qwen25VlConfig
             NumKeyValueHeads = Int(text, "num_key_value_heads"),
             IntermediateSize = Int(text, "intermediate_size"),
             RmsNormEps = Double(text, "rms_norm_eps"),
-            RopeTheta = Double(text, "rope_theta"),
+            RopeTheta = Double(ropeHolder, "rope_theta"),
             MropeSection = mropeSection,
             VocabSize = Int(text, "vocab_size"),
             TieWordEmbeddings = (text["tie_word_embeddings"] ?? root["tie_word_embeddings"])?.GetValue<bool>() ?? false,
@@ -177,12 +179,12 @@ public sealed record Qwen25VlConfig
         };
         var tokens = new SpecialTokenIds
         {
-            BosTokenId = IntOr(root, "bos_token_id", 151643),
-            EosTokenId = IntOr(root, "eos_token_id", 151645),
-            VisionStartTokenId = IntOr(root, "vision_start_token_id", 151652),
-            VisionEndTokenId = IntOr(root, "vision_end_token_id", 151653),
-            ImageTokenId = IntOr(root, "image_token_id", 151655),
-            VideoTokenId = IntOr(root, "video_token_id", 151656),
+            BosTokenId = IntOr(root, "bos_token_id", IntOr(text, "bos_token_id", 151643)),
+            EosTokenId = IntOr(root, "eos_token_id", IntOr(text, "eos_token_id", 151645)),
+            VisionStartTokenId = IntOr(root, "vision_start_token_id", IntOr(text, "vision_start_token_id", 151652)),
+            VisionEndTokenId = IntOr(root, "vision_end_token_id", IntOr(text, "vision_end_token_id", 151653)),
+            ImageTokenId = IntOr(root, "image_token_id", IntOr(text, "image_token_id", 151655)),
+            VideoTokenId = IntOr(root, "video_token_id", IntOr(text, "video_token_id", 151656)),
         };
 
         var config = new Qwen25VlConfig
@@ -191,7 +193,7 @@ public sealed record Qwen25VlConfig
             Vision = visionConfig,
             Tokens = tokens,
             Image = ImageProcessorConfig.Default,
-            TorchDtype = (root["torch_dtype"] ?? text["torch_dtype"])?.GetValue<string>() ?? "float32",
+            TorchDtype = (root["torch_dtype"] ?? text["torch_dtype"] ?? root["dtype"] ?? text["dtype"])?.GetValue<string>() ?? "float32",
         };
         config.Validate();
         return config;
@@ -318,7 +320,13 @@ public sealed record Qwen25VlConfig
     private static int Int(JsonObject o, string name) =>
         o[name]?.GetValue<int>() ?? throw new ModelConfigException($"config.json lacks '{name}'.");
 
-    private static int IntOr(JsonObject o, string name, int fallback) => o[name]?.GetValue<int>() ?? fallback;
+    // A list (some configs give several eos ids) yields its first entry.
+    private static int IntOr(JsonObject o, string name, int fallback) => o[name] switch
+    {
+        JsonArray { Count: > 0 } list => list[0]!.GetValue<int>(),
+        JsonValue value => value.GetValue<int>(),
+        _ => fallback,
+    };
 
     private static double Double(JsonObject o, string name) =>
         o[name] is { } node

@@ -1,0 +1,264 @@
+using StarKv.Compression.Api;
+using StarKv.GpuWorker.Cache;
+using StarKv.GpuWorker.Images;
+using StarKv.GpuWorker.Model.Layers;
+using StarKv.GpuWorker.Model.Positions;
+using StarKv.GpuWorker.Model.Text;
+using StarKv.GpuWorker.Model.Vision;
+using TorchSharp;
+
+namespace StarKv.GpuWorker.Model;
+
+/// <summary>
+/// Qwen2.5-VL (UI-TARS-1.5) for inference: the vision encoder, and the Qwen2 language model run turn by turn
+/// on top of a <see cref="KvCache"/>. Runs without autograd on the device and dtype given at load; one
+/// sequence at a time (no batch axis). Not thread-safe for concurrent calls on the same cache.
+/// </summary>
+public sealed class Qwen25VlModel : IDisposable
+{
+    private readonly torch.Tensor _embedTokens; // [vocab, hidden]
+    private readonly torch.Tensor _lmHead; // [vocab, hidden], the embedding itself when tied
+    private readonly DecoderLayer[] _layers;
+    private readonly RmsNorm _norm;
+
+    private Qwen25VlModel(Qwen25VlConfig config, torch.Device device, torch.ScalarType dtype, VisionEncoder vision, torch.Tensor embedTokens, DecoderLayer[] layers, RmsNorm norm, torch.Tensor lmHead)
+    {
+        Config = config;
+        Device = device;
+        DType = dtype;
+        Vision = vision;
+        _embedTokens = embedTokens;
+        _layers = layers;
+        _norm = norm;
+        _lmHead = lmHead;
+    }
+
+    public Qwen25VlConfig Config { get; }
+
+    public torch.Device Device { get; }
+
+    public torch.ScalarType DType { get; }
+
+    public VisionEncoder Vision { get; }
+
+    public int LayerCount => _layers.Length;
+
+    /// <summary>
+    /// Builds the model from Hugging Face–named weights (<c>visual.*</c>, <c>model.*</c>, <c>lm_head.weight</c>;
+    /// <c>lm_head</c> may be absent when the embeddings are tied). Every weight is checked against the config's
+    /// shape and copied onto <paramref name="device"/> in <paramref name="dtype"/>; the caller keeps its tensors.
+    /// </summary>
+    /// <exception cref="ModelWeightsException">A weight is missing or has the wrong shape (the message names it).</exception>
+    public static Qwen25VlModel Load(Qwen25VlConfig config, IReadOnlyDictionary<string, torch.Tensor> weights, torch.Device device, torch.ScalarType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(device);
+        using var noGrad = torch.no_grad();
+        var reader = new WeightReader(weights, device, dtype);
+        var text = config.Text;
+        var owned = new List<IDisposable>();
+        try
+        {
+            var vision = VisionEncoder.Load(reader, config.Vision);
+            owned.Add(vision);
+            var embed = reader.Take("model.embed_tokens.weight", text.VocabSize, text.HiddenSize);
+            owned.Add(embed);
+            var layers = new DecoderLayer[text.NumHiddenLayers];
+            for (var i = 0; i < layers.Length; i++)
+            {
+                layers[i] = DecoderLayer.Load(reader, i, text);
+                owned.Add(layers[i]);
+            }
+
+            var norm = RmsNorm.Load(reader, "model.norm.weight", text.HiddenSize, text.RmsNormEps);
+            owned.Add(norm);
+            var lmHead = text.TieWordEmbeddings && !reader.Contains("lm_head.weight")
+                ? embed
+                : reader.Take("lm_head.weight", text.VocabSize, text.HiddenSize);
+            return new Qwen25VlModel(config, device, dtype, vision, embed, layers, norm, lmHead);
+        }
+        catch
+        {
+            foreach (var item in owned)
+            {
+                item.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>An empty cache shaped for this model, on its device and dtype.</summary>
+    public KvCache NewCache() => new(LayerCount, Config.Text.NumKeyValueHeads, Config.Text.HeadDim, Device, DType);
+
+    /// <summary>Encodes one preprocessed image into its merged tokens, in raster order. // [N/4, out_hidden]</summary>
+    /// <param name="patches">// [N, 1176]</param>
+    /// <param name="grid">The patch grid.</param>
+    public torch.Tensor EncodeImage(torch.Tensor patches, GridThw grid)
+    {
+        using var noGrad = torch.no_grad();
+        return Vision.Encode(patches, grid);
+    }
+
+    /// <summary>
+    /// The input embeddings of a turn: token embeddings, with the rows of the <c>&lt;|image_pad|&gt;</c> tokens
+    /// replaced, in order, by <paramref name="imageFeatures"/> (every image of the turn, concatenated). // [T, hidden]
+    /// </summary>
+    /// <param name="ids">The turn's token ids.</param>
+    /// <param name="imageFeatures">Encoded images, one row per image pad token, or null for a text-only turn. // [I, hidden]</param>
+    public torch.Tensor EmbedTurn(IReadOnlyList<int> ids, torch.Tensor? imageFeatures)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            throw new ArgumentException("A turn needs at least one token.", nameof(ids));
+        }
+
+        var vocab = Config.Text.VocabSize;
+        var imageToken = Config.Tokens.ImageTokenId;
+        var imageRows = new List<long>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (ids[i] < 0 || ids[i] >= vocab)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ids), ids[i], $"Token {i} lies outside the vocabulary of {vocab}.");
+            }
+
+            if (ids[i] == imageToken)
+            {
+                imageRows.Add(i);
+            }
+        }
+
+        var featureRows = imageFeatures?.shape[0] ?? 0;
+        if (imageFeatures is not null && (imageFeatures.dim() != 2 || imageFeatures.shape[1] != Config.Text.HiddenSize))
+        {
+            throw new ArgumentException($"Image features must be [I, {Config.Text.HiddenSize}]; got [{string.Join(", ", imageFeatures.shape)}].", nameof(imageFeatures));
+        }
+
+        if (featureRows != imageRows.Count)
+        {
+            throw new ArgumentException($"The turn holds {imageRows.Count} image pad tokens but {featureRows} image feature rows were given.", nameof(imageFeatures));
+        }
+
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var idTensor = torch.tensor(ids.Select(i => (long)i).ToArray(), device: Device); // [T]
+        var embeds = _embedTokens.index_select(0, idTensor); // [T, hidden]
+        if (imageRows.Count > 0)
+        {
+            var rows = torch.tensor(imageRows.ToArray(), device: Device); // [I]
+            embeds = embeds.index_copy(0, rows, imageFeatures!.to(DType, Device)); // [T, hidden]
+        }
+
+        return embeds.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs a turn through the language model on top of <paramref name="cache"/>: each layer appends the
+    /// turn's keys and values (with <paramref name="bookkeeping"/>) and attends causally over its whole cache.
+    /// After each layer's attention, <paramref name="afterLayerAttention"/> (if any) sees the layer (and may
+    /// compress its cache). Returns the logits of the turn's last token in fp32. // [vocab]
+    /// </summary>
+    /// <param name="ids">The turn's token ids.</param>
+    /// <param name="imageFeatures">The turn's encoded images (see <see cref="EmbedTurn"/>), or null. // [I, hidden]</param>
+    /// <param name="positions">The turn's M-RoPE positions (<see cref="MropePositions.ForTurn"/>). // [3, T]</param>
+    /// <param name="bookkeeping">One entry per token (<see cref="MropePositions.Bookkeeping"/>).</param>
+    /// <param name="cache">The session's cache; grows by T entries per layer (before any compression).</param>
+    /// <param name="afterLayerAttention">Called once per layer, in order; its tensors are valid during the call only.</param>
+    /// <param name="hiddenStates">
+    /// When given, receives transformers' <c>hidden_states</c>: the input of each layer (L tensors, the first being
+    /// the embeddings) and the final normalised output, each <c>[T, hidden]</c> in the model dtype; the caller
+    /// disposes them.
+    /// </param>
+    public torch.Tensor Prefill(
+        IReadOnlyList<int> ids,
+        torch.Tensor? imageFeatures,
+        TurnPositions positions,
+        IReadOnlyList<TokenInfo> bookkeeping,
+        KvCache cache,
+        Action<LayerAttentionCapture>? afterLayerAttention = null,
+        IList<torch.Tensor>? hiddenStates = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(positions);
+        ArgumentNullException.ThrowIfNull(bookkeeping);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (positions.Positions.dim() != 2 || positions.Positions.shape[0] != 3 || positions.Positions.shape[1] != ids.Count)
+        {
+            throw new ArgumentException($"Positions must be [3, {ids.Count}]; got [{string.Join(", ", positions.Positions.shape)}].", nameof(positions));
+        }
+
+        if (bookkeeping.Count != ids.Count)
+        {
+            throw new ArgumentException($"{bookkeeping.Count} bookkeeping entries given for {ids.Count} tokens.", nameof(bookkeeping));
+        }
+
+        CheckCache(cache);
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var text = Config.Text;
+        var x = EmbedTurn(ids, imageFeatures); // [T, hidden]
+        var (cos, sin) = MropeRotary.CosSin(positions.Positions, text.HeadDim, text.RopeTheta, text.MropeSection, Device, DType); // [T, D] each
+        for (var l = 0; l < _layers.Length; l++)
+        {
+            var layer = _layers[l];
+            hiddenStates?.Add(x.clone().DetachFromDisposeScope());
+            torch.Tensor next;
+            using (var layerScope = torch.NewDisposeScope())
+            {
+                var (attention, queries) = layer.Attention.Forward(layer.InputNorm.Forward(x), cos, sin, cache[l], bookkeeping);
+                afterLayerAttention?.Invoke(new LayerAttentionCapture(l, _layers.Length, queries, cache[l], x));
+                var h = x + attention; // [T, hidden]
+                next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [T, hidden]
+            }
+
+            x.Dispose(); // one layer's activations alive at a time
+            x = next;
+        }
+
+        var normed = _norm.Forward(x); // [T, hidden]
+        hiddenStates?.Add(normed.clone().DetachFromDisposeScope());
+        var last = normed[-1]; // [hidden]
+        var logits = torch.nn.functional.linear(last, _lmHead).to(torch.ScalarType.Float32); // [vocab]
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Decodes one token: appends it to the cache at rotary position (t, h, w) = (p, p, p) with text bookkeeping
+    /// at sequence index <see cref="KvCache.SeenTokens"/>, and returns the next token's logits in fp32. // [vocab]
+    /// </summary>
+    public torch.Tensor DecodeStep(int tokenId, long position, KvCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        using var positions = MropePositions.ForText(position);
+        return Prefill([tokenId], null, positions, [TokenInfo.Text(cache.SeenTokens)], cache);
+    }
+
+    public void Dispose()
+    {
+        Vision.Dispose();
+        foreach (var layer in _layers)
+        {
+            layer.Dispose();
+        }
+
+        _norm.Dispose();
+        if (!ReferenceEquals(_lmHead, _embedTokens))
+        {
+            _lmHead.Dispose();
+        }
+
+        _embedTokens.Dispose();
+    }
+
+    private void CheckCache(KvCache cache)
+    {
+        var text = Config.Text;
+        if (cache.LayerCount != _layers.Length || cache[0].KvHeads != text.NumKeyValueHeads || cache[0].HeadDim != text.HeadDim)
+        {
+            throw new ArgumentException($"The cache ({cache.LayerCount} layers, G={cache[0].KvHeads}, D={cache[0].HeadDim}) does not fit this model ({_layers.Length} layers, G={text.NumKeyValueHeads}, D={text.HeadDim}).", nameof(cache));
+        }
+    }
+}

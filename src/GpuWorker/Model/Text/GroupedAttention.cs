@@ -1,0 +1,48 @@
+using TorchSharp;
+
+namespace StarKv.GpuWorker.Model.Text;
+
+/// <summary>
+/// Causal attention of a turn's queries over a KV-head cache whose tail holds the turn itself, without
+/// expanding the keys to the query heads. Query head h reads KV head <c>g = h / r</c> with r = H / G
+/// (transformers' <c>repeat_kv</c> order). The r query heads of a group are stacked along the query axis,
+/// <c>[H, T, D] → [G, r·T, D]</c>, so each group attends to its own <c>[N, D]</c> keys; this is what keeps
+/// attention exact when heads of one layer hold different entries. Query t of the turn sees every retained
+/// entry (the first N − T) and the turn's entries up to itself. Scale <c>1/√D</c>.
+/// </summary>
+public static class GroupedAttention
+{
+    /// <param name="queries">The turn's queries after rotary embedding. // [H, T, D]</param>
+    /// <param name="keys">The layer's cached keys, turn last. // [G, N, D]</param>
+    /// <param name="values">The layer's cached values, turn last. // [G, N, D]</param>
+    /// <returns>// [H, T, D]</returns>
+    public static torch.Tensor AttendTail(torch.Tensor queries, torch.Tensor keys, torch.Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(values);
+        long heads = queries.shape[0], turn = queries.shape[1], dim = queries.shape[2];
+        long groups = keys.shape[0], stored = keys.shape[1];
+        if (heads % groups != 0 || keys.shape[2] != dim || turn > stored)
+        {
+            throw new ArgumentException($"Queries [{string.Join(", ", queries.shape)}] cannot attend to keys [{string.Join(", ", keys.shape)}].", nameof(keys));
+        }
+
+        var r = heads / groups;
+        using var scope = torch.NewDisposeScope();
+        var q = queries.reshape(1, groups, r * turn, dim); // [1, G, r·T, D]
+        var k = keys.unsqueeze(0); // [1, G, N, D]
+        var v = values.unsqueeze(0); // [1, G, N, D]
+        torch.Tensor? mask = null;
+        if (turn > 1)
+        {
+            var past = stored - turn;
+            var column = torch.arange(stored, dtype: torch.ScalarType.Int64, device: keys.device).unsqueeze(0); // [1, N]
+            var row = torch.arange(past, stored, dtype: torch.ScalarType.Int64, device: keys.device).unsqueeze(1); // [T, 1]
+            mask = column.le(row).repeat(r, 1); // [r·T, N] bool, true = attend
+        }
+
+        var output = torch.nn.functional.scaled_dot_product_attention(q, k, v, mask); // [1, G, r·T, D]
+        return output.reshape(heads, turn, dim).MoveToOuterDisposeScope();
+    }
+}

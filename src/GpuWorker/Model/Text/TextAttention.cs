@@ -1,0 +1,98 @@
+using StarKv.Compression.Api;
+using StarKv.GpuWorker.Cache;
+using StarKv.GpuWorker.Model.Layers;
+using TorchSharp;
+
+namespace StarKv.GpuWorker.Model.Text;
+
+/// <summary>
+/// Qwen2 self-attention with grouped KV heads: q/k/v projections with bias, o projection without, M-RoPE on
+/// queries and keys, the turn's keys and values appended to the layer's cache before attending.
+/// </summary>
+public sealed class TextAttention : IDisposable
+{
+    private readonly torch.Tensor _q; // [H·D, hidden]
+    private readonly torch.Tensor _qBias; // [H·D]
+    private readonly torch.Tensor _k; // [G·D, hidden]
+    private readonly torch.Tensor _kBias; // [G·D]
+    private readonly torch.Tensor _v; // [G·D, hidden]
+    private readonly torch.Tensor _vBias; // [G·D]
+    private readonly torch.Tensor _o; // [hidden, H·D]
+
+    private TextAttention(int heads, int kvHeads, int headDim, torch.Tensor q, torch.Tensor qBias, torch.Tensor k, torch.Tensor kBias, torch.Tensor v, torch.Tensor vBias, torch.Tensor o)
+    {
+        Heads = heads;
+        KvHeads = kvHeads;
+        HeadDim = headDim;
+        _q = q;
+        _qBias = qBias;
+        _k = k;
+        _kBias = kBias;
+        _v = v;
+        _vBias = vBias;
+        _o = o;
+    }
+
+    public int Heads { get; }
+
+    public int KvHeads { get; }
+
+    public int HeadDim { get; }
+
+    public static TextAttention Load(WeightReader weights, string prefix, TextConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(config);
+        long hidden = config.HiddenSize, qOut = (long)config.NumAttentionHeads * config.HeadDim, kvOut = (long)config.NumKeyValueHeads * config.HeadDim;
+        return new TextAttention(
+            config.NumAttentionHeads,
+            config.NumKeyValueHeads,
+            config.HeadDim,
+            weights.Take($"{prefix}.q_proj.weight", qOut, hidden),
+            weights.Take($"{prefix}.q_proj.bias", qOut),
+            weights.Take($"{prefix}.k_proj.weight", kvOut, hidden),
+            weights.Take($"{prefix}.k_proj.bias", kvOut),
+            weights.Take($"{prefix}.v_proj.weight", kvOut, hidden),
+            weights.Take($"{prefix}.v_proj.bias", kvOut),
+            weights.Take($"{prefix}.o_proj.weight", hidden, qOut));
+    }
+
+    /// <summary>
+    /// Projects the turn, rotates, appends its keys and values to <paramref name="cache"/>, attends causally
+    /// over everything the cache holds, and projects out.
+    /// </summary>
+    /// <param name="x">Normalised hidden states of the turn. // [T, hidden]</param>
+    /// <param name="cos">// [T, D]</param>
+    /// <param name="sin">// [T, D]</param>
+    /// <param name="cache">The layer's cache; the turn's keys and values are appended to it.</param>
+    /// <param name="tokens">The turn's bookkeeping, one entry per token.</param>
+    /// <returns>The attention output <c>[T, hidden]</c> and the rotated queries <c>[H, T, D]</c>; the caller owns both.</returns>
+    public (torch.Tensor Output, torch.Tensor Queries) Forward(
+        torch.Tensor x, torch.Tensor cos, torch.Tensor sin, LayerKvCache cache, IReadOnlyList<TokenInfo> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(cache);
+        using var scope = torch.NewDisposeScope();
+        var turn = x.shape[0];
+        var q = torch.nn.functional.linear(x, _q, _qBias).view(turn, Heads, HeadDim).transpose(0, 1); // [H, T, D]
+        var k = torch.nn.functional.linear(x, _k, _kBias).view(turn, KvHeads, HeadDim).transpose(0, 1); // [G, T, D]
+        var v = torch.nn.functional.linear(x, _v, _vBias).view(turn, KvHeads, HeadDim).transpose(0, 1); // [G, T, D]
+        var queries = MropeRotary.Apply(q, cos, sin).contiguous(); // [H, T, D]
+        var keys = MropeRotary.Apply(k, cos, sin); // [G, T, D]
+        cache.Append(keys, v, tokens);
+        var attended = GroupedAttention.AttendTail(queries, cache.Keys, cache.Values); // [H, T, D]
+        var output = torch.nn.functional.linear(attended.transpose(0, 1).reshape(turn, Heads * HeadDim), _o); // [T, hidden]
+        return (output.MoveToOuterDisposeScope(), queries.MoveToOuterDisposeScope());
+    }
+
+    public void Dispose()
+    {
+        _q.Dispose();
+        _qBias.Dispose();
+        _k.Dispose();
+        _kBias.Dispose();
+        _v.Dispose();
+        _vBias.Dispose();
+        _o.Dispose();
+    }
+}

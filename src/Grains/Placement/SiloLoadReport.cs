@@ -1,0 +1,34 @@
+namespace StarKv.Grains.Placement;
+
+/// <summary>What one silo publishes about itself every few seconds: placement and admission read it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SiloLoadReport
+{
+    /// <summary>The silo's address in Orleans' parsable form (<c>SiloAddress.ToParsableString()</c>).</summary>
+    [Id(0)] public required string Silo { get; init; }
+    [Id(1)] public required string Device { get; init; }
+    [Id(2)] public required string ModelId { get; init; }
+    [Id(3)] public required long KvBudgetBytes { get; init; }
+    [Id(4)] public required long KvBytesInUse { get; init; }
+    [Id(5)] public required int Sessions { get; init; }
+
+    /// <summary>The fraction of the budget above which the silo takes no new sessions and sheds idle ones.</summary>
+    [Id(6)] public double HighWatermark { get; init; } = 0.9;
+    [Id(7)] public bool Draining { get; init; }
+
+    /// <summary>When the registry received the report (UTC).</summary>
+    [Id(8)] public DateTime ReceivedUtc { get; init; }
+
+    public long FreeBytes => Math.Max(0, KvBudgetBytes - KvBytesInUse);
+
+    /// <summary>True when the silo may take a new session: not draining and below its high watermark.</summary>
+    public bool HasRoom => !Draining && KvBytesInUse < (long)(KvBudgetBytes * HighWatermark);
+}
+
+/// <summary>What the registry tells a silo in answer to its report.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SiloDirective([property: Id(0)] bool Drain);
+
+/// <summary>The silo chosen for a model, or why there is none.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PlacementChoice([property: Id(0)] string? Silo, [property: Id(1)] string Reason);

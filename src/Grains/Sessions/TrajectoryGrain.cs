@@ -1,0 +1,339 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Placement;
+using StarKv.GpuWorker.Sessions;
+using StarKv.GpuWorker.Telemetry;
+using StarKv.Grains.Actions;
+using StarKv.Grains.Errors;
+using StarKv.Grains.Placement;
+using StarKv.Grains.Storage.Checkpoints;
+using StarKv.Grains.Tenants;
+
+namespace StarKv.Grains.Sessions;
+
+/// <summary>
+/// One agent trajectory on this silo's model runtime. The runtime session lives in memory between steps; after every step
+/// its checkpoint (framed in a <see cref="CheckpointEnvelope"/> with the model fingerprint) goes to <see cref="IKvCheckpointStore"/> and the reference into the persisted state, so a new
+/// activation (after migration, a drain or a crash) restores the session on its own silo's device from the last step.
+/// </summary>
+[KvCapacityPlacement]
+internal sealed partial class TrajectoryGrain(
+    [PersistentState("trajectory", "checkpoints")] IPersistentState<TrajectoryState> state,
+    IModelRuntime runtime,
+    IKvCheckpointStore checkpoints,
+    IStepActionParser parser,
+    SiloSessionLedger ledger,
+    ILocalSiloDetails siloDetails,
+    TimeProvider clock,
+    ILogger<TrajectoryGrain> logger) : Grain, ITrajectoryGrain, IGrainMigrationParticipant
+{
+    private const string MigratedCheckpointKey = "starkv.checkpoint";
+
+    private IAgentSession? _session;
+    private string? _migratedFrom;
+
+    private string Key => this.GetPrimaryKeyString();
+
+    private string Silo => siloDetails.SiloAddress.ToParsableString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (_migratedFrom is not null && state.State is { Config: not null, Closed: false, CheckpointReference: not null })
+        {
+            // Rehydrated after a migration: land the cache on this silo's device now rather than on the next step.
+            try
+            {
+                await EnsureSessionAsync(cancellationToken).ConfigureAwait(true);
+                LogRehydrated(logger, Key, state.State.CheckpointReference!.BlobName, Silo);
+            }
+            catch (StarKvException error)
+            {
+                LogRestoreFailed(logger, error, Key);
+            }
+        }
+
+        if (state.State is { Config: not null, Closed: false })
+        {
+            ledger.Track(Key, state.State.KvBytes, clock.GetUtcNow().UtcDateTime);
+        }
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        ledger.Forget(Key);
+        _session?.Dispose();
+        _session = null;
+        return Task.CompletedTask;
+    }
+
+    public async Task<SessionSnapshot> CreateAsync(SessionConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        if (state.State.Config is { } existing)
+        {
+            if (existing == config && !state.State.Closed)
+            {
+                return Snapshot();
+            }
+
+            throw new StarKvException(StarKvErrorKind.AlreadyExists, $"Session '{SessionKey.Parse(Key).Session}' already exists{(state.State.Closed ? " (closed)" : "")}; choose another session id.");
+        }
+
+        if (!string.Equals(config.ModelId, runtime.ModelId, StringComparison.Ordinal))
+        {
+            throw StarKvException.FailedPrecondition($"Silo {Silo} serves model '{runtime.ModelId}', not '{config.ModelId}'.");
+        }
+
+        _session = runtime.CreateSession(config.ToSessionOptions());
+        state.State.Config = config;
+        state.State.ModelFingerprint = runtime.Fingerprint;
+        await state.WriteStateAsync().ConfigureAwait(true);
+        await GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0).RememberSessionAsync(Key, config.ModelId).ConfigureAwait(true);
+        ledger.Track(Key, 0, clock.GetUtcNow().UtcDateTime);
+        return Snapshot();
+    }
+
+    public async Task<StepRecord> StepAsync(StepInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        RequireOpen();
+        if (input.StepIndex < state.State.StepsTaken)
+        {
+            var stored = state.State.RecentResults.Find(r => r.StepIndex == input.StepIndex)
+                ?? throw StarKvException.InvalidArgument(
+                    $"step_index {input.StepIndex} already ran and its result is no longer kept (only the last {TrajectoryState.ResultsKept} are); the next step is {state.State.StepsTaken}.");
+            return stored with { Replayed = true };
+        }
+
+        if (input.StepIndex > state.State.StepsTaken)
+        {
+            throw StarKvException.InvalidArgument(
+                $"step_index {input.StepIndex} leaves a gap: session '{SessionKey.Parse(Key).Session}' has taken {state.State.StepsTaken} steps, so the next step_index is {state.State.StepsTaken}.");
+        }
+
+        var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
+        StepOutcome outcome;
+        try
+        {
+            outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
+        }
+        catch (Exception error) when (error is InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            // The runtime refused the input (an undecodable image, an unknown method); the session itself is intact.
+            throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {error.Message}");
+        }
+
+        var parse = parser.Parse(outcome);
+        var figures = outcome.Figures;
+        var record = new StepRecord
+        {
+            StepIndex = input.StepIndex,
+            Text = outcome.Text,
+            Action = parse.Action,
+            ParseError = parse.Error,
+            ScreenshotWidth = outcome.ScreenshotWidth,
+            ScreenshotHeight = outcome.ScreenshotHeight,
+            Figures = new StepFiguresRecord
+            {
+                TokensPrefilled = figures.TokensPrefilled,
+                TokensDecoded = figures.TokensDecoded,
+                SeenTokens = figures.SeenTokens,
+                KeptPerLayer = [.. figures.KeptPerLayer],
+                KvBytes = figures.KvBytes,
+                FullKvBytes = figures.FullKvBytes,
+                VisionMs = figures.VisionMs,
+                PrefillMs = figures.PrefillMs,
+                CompressMs = figures.CompressMs,
+                DecodeMs = figures.DecodeMs,
+                Silo = Silo,
+            },
+        };
+
+        var started = clock.GetTimestamp();
+        var checkpoint = await Task.Run(() => CheckpointEnvelope.Wrap(session.Save(), runtime.Fingerprint)).ConfigureAwait(true);
+        var reference = await checkpoints.WriteAsync(Key, input.StepIndex, checkpoint, CancellationToken.None).ConfigureAwait(true);
+        StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Save, checkpoint.Length, clock.GetElapsedTime(started));
+
+        state.State.StepsTaken = input.StepIndex + 1;
+        state.State.CheckpointReference = reference;
+        state.State.KvBytes = figures.KvBytes;
+        state.State.FullKvBytes = figures.FullKvBytes;
+        state.State.SeenTokens = figures.SeenTokens;
+        state.State.RecentResults.Add(record);
+        if (state.State.RecentResults.Count > TrajectoryState.ResultsKept)
+        {
+            state.State.RecentResults.RemoveAt(0);
+        }
+
+        await state.WriteStateAsync().ConfigureAwait(true);
+        await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
+        ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
+        StarKvTelemetry.RecordStepFigures(Silo, figures);
+        var key = SessionKey.Parse(Key);
+        await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
+        return record;
+    }
+
+    public Task<SessionSnapshot> GetAsync()
+    {
+        if (state.State.Config is null)
+        {
+            throw NotFound();
+        }
+
+        return Task.FromResult(Snapshot());
+    }
+
+    public async Task<long> CloseAsync()
+    {
+        RequireOpen();
+        _session?.Dispose();
+        _session = null;
+        await checkpoints.DeleteAsync(Key, CancellationToken.None).ConfigureAwait(true);
+        state.State.Closed = true;
+        state.State.CheckpointReference = null;
+        state.State.KvBytes = 0;
+        await state.WriteStateAsync().ConfigureAwait(true);
+        ledger.Forget(Key);
+        await GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0).ForgetSessionAsync(Key).ConfigureAwait(true);
+        this.DeactivateOnIdle();
+        return state.State.StepsTaken;
+    }
+
+    public async Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null)
+    {
+        var config = RequireOpen();
+        if (onlyFromSilo is not null && onlyFromSilo != Silo)
+        {
+            return new MigrationTicket(Silo, Silo);
+        }
+
+        var registry = GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0);
+        if (string.IsNullOrEmpty(targetSilo))
+        {
+            var choice = await registry.ChooseSiloAsync(config.ModelId, excludeSilo: Silo).ConfigureAwait(true);
+            targetSilo = choice.Silo ?? throw StarKvException.ResourceExhausted($"Session '{Key}' cannot move off {Silo}: {choice.Reason}.");
+        }
+        else if (targetSilo == Silo)
+        {
+            throw StarKvException.InvalidArgument($"target_silo {targetSilo} is where session '{Key}' already runs.");
+        }
+        else
+        {
+            var reports = await registry.GetReportsAsync().ConfigureAwait(true);
+            var target = reports.FirstOrDefault(r => r.Silo == targetSilo)
+                ?? throw StarKvException.NotFound($"target_silo {targetSilo} is not a live silo (known: {string.Join(", ", reports.Select(r => r.Silo))}).");
+            if (target.ModelId != config.ModelId)
+            {
+                throw StarKvException.FailedPrecondition($"target_silo {targetSilo} serves model '{target.ModelId}', session '{Key}' runs '{config.ModelId}'.");
+            }
+        }
+
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(targetSilo));
+        try
+        {
+            this.MigrateOnIdle();
+        }
+        finally
+        {
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+
+        LogMigrating(logger, Key, Silo, targetSilo);
+        return new MigrationTicket(Silo, targetSilo);
+    }
+
+    public void OnDehydrate(IDehydrationContext dehydrationContext)
+    {
+        ArgumentNullException.ThrowIfNull(dehydrationContext);
+        // The persisted state travels too (its storage bridge takes part in migration); the silo is for the log.
+        dehydrationContext.TryAddValue(MigratedCheckpointKey, Silo);
+    }
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext)
+    {
+        ArgumentNullException.ThrowIfNull(rehydrationContext);
+        if (rehydrationContext.TryGetValue(MigratedCheckpointKey, out string? from))
+        {
+            _migratedFrom = from;
+        }
+    }
+
+    private async Task<IAgentSession> EnsureSessionAsync(CancellationToken cancellationToken)
+    {
+        if (_session is not null)
+        {
+            return _session;
+        }
+
+        var config = state.State.Config!;
+        if (state.State.CheckpointReference is not { } reference)
+        {
+            _session = runtime.CreateSession(config.ToSessionOptions());
+            return _session;
+        }
+
+        if (reference.ModelFingerprint != runtime.Fingerprint)
+        {
+            throw StarKvException.FailedPrecondition(
+                $"Session '{Key}' was checkpointed on model fingerprint {reference.ModelFingerprint}; silo {Silo} runs '{runtime.ModelId}' with fingerprint {runtime.Fingerprint}.");
+        }
+
+        try
+        {
+            var started = clock.GetTimestamp();
+            var bytes = await checkpoints.ReadAsync(reference, cancellationToken).ConfigureAwait(true);
+            var payload = CheckpointEnvelope.Unwrap(bytes, runtime.Fingerprint);
+            _session = await Task.Run(() => runtime.RestoreSession(payload.Span), cancellationToken).ConfigureAwait(true);
+            StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Restore, bytes.Length, clock.GetElapsedTime(started));
+        }
+        catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or InvalidDataException or ArgumentException or NotSupportedException)
+        {
+            throw StarKvException.FailedPrecondition($"Checkpoint {reference.BlobName} of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
+        }
+
+        if (_session.StepsTaken != state.State.StepsTaken)
+        {
+            LogStepsMismatch(logger, Key, _session.StepsTaken, state.State.StepsTaken);
+        }
+
+        return _session;
+    }
+
+    private SessionConfig RequireOpen()
+    {
+        var config = state.State.Config ?? throw NotFound();
+        if (state.State.Closed)
+        {
+            throw StarKvException.FailedPrecondition($"Session '{SessionKey.Parse(Key).Session}' is closed.");
+        }
+
+        return config;
+    }
+
+    private StarKvException NotFound() => StarKvException.NotFound($"Session '{SessionKey.Parse(Key).Session}' does not exist.");
+
+    private SessionSnapshot Snapshot() => new()
+    {
+        Key = Key,
+        Config = state.State.Config!,
+        StepsTaken = state.State.StepsTaken,
+        KvBytes = state.State.KvBytes,
+        FullKvBytes = state.State.FullKvBytes,
+        SeenTokens = state.State.SeenTokens,
+        Silo = Silo,
+        Closed = state.State.Closed,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {Key} restored from checkpoint {Reference} on silo {Silo} after migration")]
+    private static partial void LogRehydrated(ILogger logger, string key, string reference, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Key} could not be restored after migration")]
+    private static partial void LogRestoreFailed(ILogger logger, Exception error, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {Key} migrating from {From} to {To}")]
+    private static partial void LogMigrating(ILogger logger, string key, string from, string to);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Key} restored with {Restored} steps taken, its state says {Recorded}")]
+    private static partial void LogStepsMismatch(ILogger logger, string key, int restored, long recorded);
+}

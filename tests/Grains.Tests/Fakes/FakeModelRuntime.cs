@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+using System.Text;
+using StarKv.GpuWorker.Sessions;
+
+namespace StarKv.Grains.Tests.Fakes;
+
+/// <summary>
+/// A deterministic stand-in for the model runtime: each step's answer is a UI-TARS action whose point is drawn from a
+/// hash of the session's history (seed, every screenshot's bytes, every instruction), so two sessions fed the same steps
+/// answer the same, and a session restored from a checkpoint answers as if it had never stopped. Checkpoints are real
+/// bytes with a magic, the model fingerprint and the session's counters.
+/// </summary>
+public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint = "fp-tiny-1", string device = "cpu") : IModelRuntime
+{
+    private static readonly byte[] Magic = "SKVFAKE1"u8.ToArray();
+    private int _created;
+    private int _restored;
+    private int _steps;
+
+    public string ModelId { get; } = modelId;
+
+    public string Fingerprint { get; } = fingerprint;
+
+    public string Device { get; } = device;
+
+    /// <summary>Bytes one cached token costs (an arbitrary round figure).</summary>
+    public long KvBytesPerToken => 1024;
+
+    /// <summary>Wall time each step takes, to let tests overlap steps.</summary>
+    public TimeSpan StepDelay { get; init; }
+
+    public int SessionsCreated => Volatile.Read(ref _created);
+
+    public int SessionsRestored => Volatile.Read(ref _restored);
+
+    /// <summary>Steps run by all sessions of this runtime (replayed steps do not reach the runtime).</summary>
+    public int StepsRun => Volatile.Read(ref _steps);
+
+    internal void CountStep() => Interlocked.Increment(ref _steps);
+
+    public IAgentSession CreateSession(SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Interlocked.Increment(ref _created);
+        return new FakeAgentSession(this, options, stepsTaken: 0, history: (ulong)(uint)options.Seed ^ 0xcbf29ce484222325UL, seenTokens: 0);
+    }
+
+    public IAgentSession RestoreSession(ReadOnlySpan<byte> checkpoint)
+    {
+        if (checkpoint.Length < Magic.Length || !checkpoint[..Magic.Length].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException("The checkpoint does not start with the fake runtime's magic.");
+        }
+
+        var reader = new SpanReader(checkpoint[Magic.Length..]);
+        var savedFingerprint = reader.String();
+        if (savedFingerprint != Fingerprint)
+        {
+            throw new InvalidDataException($"The checkpoint was saved by model fingerprint {savedFingerprint}; this runtime is {Fingerprint}.");
+        }
+
+        var options = new SessionOptions
+        {
+            Method = reader.String(),
+            BudgetRatio = reader.Double(),
+            BudgetTokens = reader.Int32() is var tokens and >= 0 ? tokens : null,
+            Seed = reader.Int32(),
+            Task = reader.String(),
+        };
+        var stepsTaken = reader.Int32();
+        var history = reader.UInt64();
+        var seen = reader.Int64();
+        Interlocked.Increment(ref _restored);
+        return new FakeAgentSession(this, options, stepsTaken, history, seen);
+    }
+
+    public void Dispose()
+    {
+    }
+
+    internal byte[] Save(FakeAgentSession session)
+    {
+        var buffer = new List<byte>(Magic);
+        void String(string value)
+        {
+            var bytes = Encoding.UTF8.GetBytes(value);
+            Int32(bytes.Length);
+            buffer.AddRange(bytes);
+        }
+
+        void Int32(int value)
+        {
+            var bytes = new byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, value);
+            buffer.AddRange(bytes);
+        }
+
+        void Int64(long value)
+        {
+            var bytes = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+            buffer.AddRange(bytes);
+        }
+
+        String(Fingerprint);
+        String(session.Options.Method);
+        Int64(BitConverter.DoubleToInt64Bits(session.Options.BudgetRatio));
+        Int32(session.Options.BudgetTokens ?? -1);
+        Int32(session.Options.Seed);
+        String(session.Options.Task);
+        Int32(session.StepsTaken);
+        Int64((long)session.History);
+        Int64(session.SeenTokens);
+        return [.. buffer];
+    }
+
+    private ref struct SpanReader(ReadOnlySpan<byte> span)
+    {
+        private ReadOnlySpan<byte> _span = span;
+
+        public string String()
+        {
+            var length = Int32();
+            var value = Encoding.UTF8.GetString(_span[..length]);
+            _span = _span[length..];
+            return value;
+        }
+
+        public int Int32()
+        {
+            var value = BinaryPrimitives.ReadInt32LittleEndian(_span);
+            _span = _span[4..];
+            return value;
+        }
+
+        public long Int64()
+        {
+            var value = BinaryPrimitives.ReadInt64LittleEndian(_span);
+            _span = _span[8..];
+            return value;
+        }
+
+        public ulong UInt64() => (ulong)Int64();
+
+        public double Double() => BitConverter.Int64BitsToDouble(Int64());
+    }
+}
