@@ -88,6 +88,16 @@ public static class GatewayApp
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcService<AgentGatewayService>();
+        return app.MapStarKvHealth();
+    }
+
+    /// <summary>
+    /// <c>/healthz</c>: the process answers. <c>/readyz</c>: the cluster is reachable and at least one silo has reported
+    /// its load (so sessions can be placed).
+    /// </summary>
+    public static WebApplication MapStarKvHealth(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", async (IGrainFactory grains, CancellationToken cancellationToken) =>
         {

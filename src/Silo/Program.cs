@@ -1,6 +1,5 @@
-using StarKv.Silo;
+using System.CommandLine;
+using StarKv.Silo.Cli;
 
-var report = TorchSelfCheck.Run();
-Console.WriteLine($"torch {report.TorchVersion}, {report.Threads} threads");
-Console.WriteLine($"scaled_dot_product_attention vs double-precision loop: max abs error {report.SdpaMaxAbsError:E2}");
-return report.SdpaMaxAbsError < 1e-5 ? 0 : 1;
+// Ctrl+C cancels the action's token; the silo then moves its sessions away and stops (up to a minute).
+return await SiloCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(1) }).ConfigureAwait(false);

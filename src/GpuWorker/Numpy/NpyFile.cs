@@ -11,7 +11,8 @@ namespace StarKv.GpuWorker.Numpy;
 /// (uint16 in version 1.0, uint32 in 2.0), an ASCII Python dict
 /// <c>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (2, 3), }</c> padded with spaces to a 64-byte boundary
 /// and ended by a newline, then the raw data in C order. Written as version 1.0 (2.0 only for a header over 65,535
-/// bytes), little-endian; bfloat16, which NumPy lacks, is written as float32.
+/// bytes), little-endian; bfloat16, which NumPy lacks, is written as float32. Meant for dumps of logits and hidden
+/// states: one array is read or written whole, so it must stay under 2 GiB.
 /// </summary>
 public static partial class NpyFile
 {

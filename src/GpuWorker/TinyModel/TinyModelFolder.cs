@@ -27,6 +27,13 @@ public static class TinyModelFolder
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>
+    /// Where the programs keep the tiny model when no path is configured: <c>{temp}/starkv/tiny-model-{seed}</c>
+    /// (written on first use by <see cref="EnsureWritten"/>).
+    /// </summary>
+    public static string DefaultPath(int seed = DefaultSeed) =>
+        Path.Combine(Path.GetTempPath(), "starkv", "tiny-model-" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>Writes (or overwrites) the tiny model into <paramref name="folder"/>.</summary>
     public static void Write(string folder, int seed)
     {

@@ -175,7 +175,7 @@ public static class Reference
     }
 
     public static long[][] PyramidKv(LayerCase c) =>
-        Select(SnapGroupScores(c), c.Length, PyramidKeep(c), c.Window, c.Groups);
+        Select(SnapGroupScores(c), c.Length, c.Length <= Keep(c) ? c.Length : PyramidKeep(c), c.Window, c.Groups);
 
     public static long[][] StreamingLlm(LayerCase c)
     {

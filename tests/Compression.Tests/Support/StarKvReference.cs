@@ -29,9 +29,10 @@ public sealed class StarKvReference
         if (c.LayerIndex == 0)
         {
             _turns++;
+            _plan = Enumerable.Range(0, c.LayerCount).Select(l => _layers.TryGetValue(l, out var m) ? m.Entropy : double.NaN).ToArray();
         }
 
-        var keep = LayerKeep(c);
+        var keep = c.Length <= Reference.Keep(c) ? c.Length : LayerKeep(c);
         if (keep >= c.Length)
         {
             return Enumerable.Range(0, c.Length).Select(i => (long)i).ToArray();
@@ -156,12 +157,7 @@ public sealed class StarKvReference
             return uniform;
         }
 
-        if (c.LayerIndex == 0 || _plan is null || _plan.Length != c.LayerCount)
-        {
-            _plan = Enumerable.Range(0, c.LayerCount).Select(l => _layers.TryGetValue(l, out var m) ? m.Entropy : double.NaN).ToArray();
-        }
-
-        if (_plan.Any(double.IsNaN) || uniform <= c.Window + 1)
+        if (_plan is null || _plan.Any(double.IsNaN) || uniform <= c.Window + 1)
         {
             return uniform;
         }

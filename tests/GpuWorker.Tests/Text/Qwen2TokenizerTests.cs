@@ -100,6 +100,32 @@ public sealed class Qwen2TokenizerTests : IClassFixture<TinyModelFixture>
     }
 
     [Fact]
+    public void Concurrent_sessions_can_share_one_tokenizer()
+    {
+        var instructions = AnnotatedInstructions();
+        var expected = instructions.Select(i => _tokenizer.Encode(i).ToArray()).ToArray();
+        var mismatches = 0;
+        Parallel.For(0, 8 * instructions.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, n =>
+        {
+            var i = n % instructions.Count;
+            var ids = _tokenizer.Encode(instructions[i]);
+            if (!ids.SequenceEqual(expected[i]) || _tokenizer.Decode(ids) != instructions[i])
+            {
+                Interlocked.Increment(ref mismatches);
+            }
+        });
+        Assert.Equal(0, mismatches);
+    }
+
+    [Fact]
+    public void Ids_without_a_token_decode_to_nothing()
+    {
+        // The tiny vocabulary leaves 622..639 unused, as Qwen2 pads 151,665 tokens to 152,064 rows: a model may still emit them.
+        Assert.Equal(622, _tokenizer.VocabularyCount);
+        Assert.Equal("Hi", _tokenizer.Decode([72, 639, 105, 630, -1, 100_000]));
+    }
+
+    [Fact]
     public void The_qwen2_pre_tokenizer_splits_as_hand_worked()
     {
         var pieces = Regex.Matches("Hello world's  123\n\nok!?", Qwen2Tokenizer.Qwen2Pattern).Select(m => m.Value);

@@ -41,6 +41,7 @@ public sealed class FakeAgentSession : IAgentSession
     public StepOutcome Step(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
     {
         var (width, height) = PngSize(screenshot.Span);
+        _runtime.CountStep();
         if (_runtime.StepDelay > TimeSpan.Zero)
         {
             Thread.Sleep(_runtime.StepDelay);

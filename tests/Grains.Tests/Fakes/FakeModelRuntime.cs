@@ -15,6 +15,7 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
     private static readonly byte[] Magic = "SKVFAKE1"u8.ToArray();
     private int _created;
     private int _restored;
+    private int _steps;
 
     public string ModelId { get; } = modelId;
 
@@ -31,6 +32,11 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
     public int SessionsCreated => Volatile.Read(ref _created);
 
     public int SessionsRestored => Volatile.Read(ref _restored);
+
+    /// <summary>Steps run by all sessions of this runtime (replayed steps do not reach the runtime).</summary>
+    public int StepsRun => Volatile.Read(ref _steps);
+
+    internal void CountStep() => Interlocked.Increment(ref _steps);
 
     public IAgentSession CreateSession(SessionOptions options)
     {

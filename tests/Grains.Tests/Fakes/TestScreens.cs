@@ -6,13 +6,22 @@ namespace StarKv.Grains.Tests.Fakes;
 /// <summary>Small valid PNG screenshots whose pixels depend on a seed, written by hand (no image library needed).</summary>
 public static class TestScreens
 {
-    public static byte[] Png(int seed, int width = 56, int height = 56)
+    /// <summary>A PNG of <paramref name="width"/>×<paramref name="height"/> pixels drawn from <paramref name="seed"/>; <paramref name="noisy"/>: every row random (a large file) or every row the same random row (compresses to little).</summary>
+    public static byte[] Png(int seed, int width = 56, int height = 56, bool noisy = true)
     {
-        var raw = new byte[height * ((width * 3) + 1)]; // filter byte + RGB per row
+        var stride = (width * 3) + 1; // filter byte + RGB per row
+        var raw = new byte[height * stride];
         var random = new Random(seed);
         for (var row = 0; row < height; row++)
         {
-            random.NextBytes(raw.AsSpan((row * ((width * 3) + 1)) + 1, width * 3));
+            if (noisy || row == 0)
+            {
+                random.NextBytes(raw.AsSpan((row * stride) + 1, width * 3));
+            }
+            else
+            {
+                raw.AsSpan(1, width * 3).CopyTo(raw.AsSpan((row * stride) + 1));
+            }
         }
 
         using var compressed = new MemoryStream();

@@ -84,27 +84,28 @@ internal sealed partial class ManifestChecker
                     continue;
                 }
 
-                if (!ConfigurationKeys.All.TryGetValue(key, out var type))
-                {
-                    Problem($"{container}: {variable.Name} ({variable.Origin}) is not a configuration key of the programs ({key}).");
-                    continue;
-                }
-
+                // Where an options class binds the section, the code decides; elsewhere the contract's key list does.
+                var inContract = ConfigurationKeys.All.TryGetValue(key, out var type);
                 if (_options.HasSection(key))
                 {
                     var property = _options.Resolve(key);
                     if (property is null)
                     {
-                        Problem($"{container}: {variable.Name} ({variable.Origin}) binds to no property of the options class for {OptionsCatalog.SectionOfKey(key)}.");
+                        Problem($"{container}: {variable.Name} ({variable.Origin}) binds to no property of the options classes for {OptionsCatalog.SectionOfKey(key)}.");
                         continue;
                     }
 
                     type = property.PropertyType;
                 }
+                else if (!inContract)
+                {
+                    Problem($"{container}: {variable.Name} ({variable.Origin}) is not a configuration key of the programs ({key}).");
+                    continue;
+                }
 
                 if (variable.Value is not null)
                 {
-                    CheckValue(container, variable, key, Nullable.GetUnderlyingType(type) ?? type);
+                    CheckValue(container, variable, key, Nullable.GetUnderlyingType(type!) ?? type!);
                 }
             }
         }

@@ -69,6 +69,15 @@ public sealed class ManifestTests
         Assert.Empty(unbound);
         Assert.NotNull(options.Resolve(ConfigurationKeys.TelemetryOtlpEndpoint));
         Assert.Equal(typeof(bool), options.Resolve(ConfigurationKeys.TelemetryConsole)!.PropertyType);
+        Assert.Null(options.Resolve("StarKv:Telemetry:OtlpEndpointt"));
+
+        // The options classes on main: the check reflects over them rather than over the key list alone.
+        foreach (var key in new[] { ConfigurationKeys.ClusterSiloPort, ConfigurationKeys.CapacityKvBudgetBytes, ConfigurationKeys.GatewayGrpcPort, ConfigurationKeys.HealthPort, ConfigurationKeys.TenantApiKeySha256 })
+        {
+            Assert.True(options.HasSection(key), $"No options class binds {key}.");
+        }
+
+        Assert.Equal(typeof(long), options.Resolve(ConfigurationKeys.TenantMaxKvBytes)!.PropertyType);
     }
 
     [Fact]
@@ -114,6 +123,10 @@ public sealed class ManifestTests
                           value: lots
                         - name: StarKv__Cluster__SiloPort
                           value: "22222"
+                        - name: StarKv__Telemetry__Consol
+                          value: "true"
+                        - name: StarKv__Tenants__0__MaxSesions
+                          value: "3"
                         - name: StarKv__Storage__AzureBlobConnectionString
                           valueFrom:
                             secretKeyRef:
@@ -139,10 +152,12 @@ public sealed class ManifestTests
 
         string[] expected =
         [
-            "StarKv__Model__Devise (bad.yaml env) is not a configuration key",
+            "StarKv__Model__Devise (bad.yaml env)",
             "StarKv__Model__Device='gpu' is not cpu, cuda or cuda:N",
             "StarKv__Capacity__KvBudgetBytes='lots' is not a Int64",
             "StarKv:Cluster:SiloPort is 22222, not the contract's 11111",
+            "StarKv__Telemetry__Consol (bad.yaml env) binds to no property of the options classes for StarKv:Telemetry",
+            "StarKv__Tenants__0__MaxSesions (bad.yaml env)",
             "no containerPort 22222",
             "no containerPort 30000",
             "targetPort 30000 is no container port",

@@ -5,7 +5,7 @@ namespace StarKv.Silo.Tests.Manifests;
 
 /// <summary>
 /// The options classes of the programs: every type in the StarKv assemblies beside the tests that declares a
-/// <c>const string Section</c> (or <c>SectionName</c>) under <c>StarKv:</c>. A configuration key binds to a
+/// <c>const string Section</c> (or <c>SectionName</c>) of <c>StarKv</c> or under it. A configuration key binds to a
 /// public settable property of such a class, or, for list sections (<c>StarKv:Tenants:*:Id</c>), to a property of
 /// the list's element type.
 /// </summary>
@@ -25,7 +25,7 @@ internal sealed class OptionsCatalog
             foreach (var type in LoadableTypes(assembly))
             {
                 var section = SectionOf(type);
-                if (section is not null && section.StartsWith("StarKv:", StringComparison.OrdinalIgnoreCase))
+                if (section is not null && (section.Equals("StarKv", StringComparison.OrdinalIgnoreCase) || section.StartsWith("StarKv:", StringComparison.OrdinalIgnoreCase)))
                 {
                     if (!bySection.TryGetValue(section, out var types))
                     {
@@ -43,27 +43,31 @@ internal sealed class OptionsCatalog
     /// <summary>The section part of a key: <c>StarKv:Model:Device</c> → <c>StarKv:Model</c>.</summary>
     public static string SectionOfKey(string key) => string.Join(':', key.Split(':').Take(2));
 
-    public bool HasSection(string key) => _bySection.ContainsKey(SectionOfKey(key));
+    /// <summary>
+    /// Whether code binds the key's section: a class declares exactly that section, or a class of an enclosing
+    /// section (<c>StarKv</c>) has a property for it (<c>Tenants</c>).
+    /// </summary>
+    public bool HasSection(string key) =>
+        _bySection.ContainsKey(SectionOfKey(key))
+        || Candidates(key).Any(c => c.Path.Length > 0 && c.Type.GetProperty(c.Path[0], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not null);
 
-    /// <summary>The property a key binds to, or <c>null</c> when the section's classes have none.</summary>
-    public PropertyInfo? Resolve(string key)
+    /// <summary>The property a key binds to, or <c>null</c> when no options class has one.</summary>
+    public PropertyInfo? Resolve(string key) =>
+        Candidates(key).Select(c => Resolve(c.Type, c.Path)).FirstOrDefault(p => p is not null);
+
+    private IEnumerable<(Type Type, string[] Path)> Candidates(string key)
     {
-        if (!_bySection.TryGetValue(SectionOfKey(key), out var types))
+        var segments = key.Split(':');
+        for (var length = segments.Length - 1; length >= 1; length--)
         {
-            return null;
-        }
-
-        var rest = key.Split(':').Skip(2).ToArray();
-        foreach (var type in types)
-        {
-            var property = Resolve(type, rest);
-            if (property is not null)
+            if (_bySection.TryGetValue(string.Join(':', segments.Take(length)), out var types))
             {
-                return property;
+                foreach (var type in types)
+                {
+                    yield return (type, segments[length..]);
+                }
             }
         }
-
-        return null;
     }
 
     private static PropertyInfo? Resolve(Type type, string[] path)

@@ -72,9 +72,8 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
         return Task.CompletedTask;
     }
 
-    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, long keepFromStep, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(keep);
         cancellationToken.ThrowIfCancellationRequested();
         var folder = PathOf(CheckpointBlobs.SessionPrefix(sessionKey).TrimEnd('/'));
         if (!Directory.Exists(folder))
@@ -82,10 +81,9 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
             return Task.CompletedTask;
         }
 
-        var kept = PathOf(keep.BlobName);
         foreach (var file in Directory.EnumerateFiles(folder, "*" + CheckpointBlobs.Extension))
         {
-            if (!string.Equals(file, kept, StringComparison.Ordinal))
+            if (CheckpointBlobs.IsBefore(Path.GetFileName(file), keepFromStep))
             {
                 File.Delete(file);
             }

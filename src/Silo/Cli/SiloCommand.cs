@@ -1,0 +1,157 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using StarKv.Silo.Configuration;
+using StarKv.Silo.Demo;
+using StarKv.Silo.Hosting;
+using StarKv.Silo.Runtime;
+
+namespace StarKv.Silo.Cli;
+
+/// <summary>
+/// The command line of the silo program. Without options it runs the embedded cluster (silo, gateway, runtime and
+/// filesystem storage in this process) and a demo client against it, then serves until Ctrl+C.
+/// </summary>
+public static class SiloCommand
+{
+    public static RootCommand Create(Action<IServiceCollection>? configureServices = null, TextWriter? output = null)
+    {
+        var steps = new Option<int>("--steps") { Description = "Steps the demo session runs.", DefaultValueFactory = _ => 8 };
+        var method = new Option<string>("--method") { Description = "Compression method of the demo session (starkv, snapkv, full, ...).", DefaultValueFactory = _ => "starkv" };
+        var budget = new Option<double>("--budget") { Description = "KV budget of the demo session as a fraction of the tokens seen, in (0, 1].", DefaultValueFactory = _ => 0.2 };
+        var modelFolder = new Option<string?>("--model-folder") { Description = "Serve the Hugging Face model in this folder (StarKv:Model:Source=folder) instead of the built-in tiny model." };
+        var modelId = new Option<string?>("--model-id") { Description = "The id clients name the model by (StarKv:Model:Id)." };
+        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (StarKv:Model:Device)." };
+        var kvBudget = new Option<long?>("--kv-budget-bytes") { Description = "This silo's KV memory budget in bytes (StarKv:Capacity:KvBudgetBytes)." };
+        var grpcPort = new Option<int?>("--grpc-port") { Description = "Port of the gRPC gateway (StarKv:Gateway:GrpcPort, default 5080)." };
+        var data = new Option<string?>("--data") { Description = "Folder of the filesystem storage (StarKv:Storage:Path, default .starkv)." };
+        var noDemo = new Option<bool>("--no-demo") { Description = "Serve without running the demo client." };
+        var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo (multi-host clusters run the gateway apart); implies --no-demo." };
+        var exitAfterDemo = new Option<bool>("--exit-after-demo") { Description = "Stop once the demo has run instead of serving until Ctrl+C." };
+        var set = new Option<string[]>("--set") { Description = "Any configuration key, as KEY=VALUE (for example StarKv:Cluster:SiloPort=11112); repeatable.", AllowMultipleArgumentsPerToken = false };
+        var selfCheck = new Option<bool>("--self-check") { Description = "Check that libtorch loads and computes attention correctly, then exit." };
+
+        var command = new RootCommand("StarKV silo: serves GUI-agent sessions with compressed KV caches. Without options: one process with the silo, the gRPC gateway, the model runtime and filesystem storage under .starkv/, plus a demo client.")
+        {
+            steps, method, budget, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, set, selfCheck,
+        };
+
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var console = output ?? Console.Out;
+            if (result.GetValue(selfCheck))
+            {
+                var report = TorchSelfCheck.Run();
+                await console.WriteLineAsync($"torch {report.TorchVersion}, {report.Threads} threads; scaled_dot_product_attention vs double-precision loop: max abs error {report.SdpaMaxAbsError:E2}").ConfigureAwait(false);
+                return report.SdpaMaxAbsError < 1e-5 ? 0 : 1;
+            }
+
+            var overrides = new Dictionary<string, string?>();
+            foreach (var pair in result.GetValue(set) ?? [])
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    await Console.Error.WriteLineAsync($"--set expects KEY=VALUE; got '{pair}'.").ConfigureAwait(false);
+                    return 2;
+                }
+
+                overrides[pair[..equals].Trim()] = pair[(equals + 1)..];
+            }
+
+            if (result.GetValue(modelFolder) is { } folder)
+            {
+                overrides["StarKv:Model:Source"] = "folder";
+                overrides["StarKv:Model:Path"] = folder;
+            }
+
+            Set(overrides, "StarKv:Model:Id", result.GetValue(modelId));
+            Set(overrides, "StarKv:Model:Device", result.GetValue(device));
+            Set(overrides, "StarKv:Capacity:KvBudgetBytes", result.GetValue(kvBudget)?.ToString(CultureInfo.InvariantCulture));
+            Set(overrides, "StarKv:Gateway:GrpcPort", result.GetValue(grpcPort)?.ToString(CultureInfo.InvariantCulture));
+            Set(overrides, "StarKv:Storage:Path", result.GetValue(data));
+
+            var hostGateway = !result.GetValue(noGateway);
+            var runDemo = hostGateway && !result.GetValue(noDemo);
+            var demoKey = runDemo ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
+            return await RunAsync(new SiloLaunch { HostGateway = hostGateway, Overrides = overrides, DemoApiKey = demoKey, ConfigureServices = configureServices }, runDemo ? new DemoSettings
+            {
+                Model = "",
+                Method = result.GetValue(method)!,
+                BudgetRatio = result.GetValue(budget),
+                Steps = result.GetValue(steps),
+            } : null, result.GetValue(exitAfterDemo), console, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, CancellationToken cancellationToken)
+    {
+        await using var app = SiloHost.Build(launch);
+        try
+        {
+            // Resolving the runtime first reads (and validates) StarKv:Model and loads the model before the silo joins.
+            _ = app.Services.GetRequiredService<GpuWorker.Sessions.IModelRuntime>();
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OptionsValidationException error)
+        {
+            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            return 2;
+        }
+        catch (ModelRuntimeUnavailableException error)
+        {
+            await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+            return 3;
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+
+        var exitCode = 0;
+        if (demo is not null)
+        {
+            var model = app.Services.GetRequiredService<IOptions<ModelSettings>>().Value.Id;
+            try
+            {
+                var client = new DemoClient(SiloHost.LoopbackGrpcAddress(app.Configuration), launch.DemoApiKey!, console);
+                await client.RunAsync(demo with { Model = model }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException error) when (error.StatusCode != StatusCode.Cancelled)
+            {
+                await Console.Error.WriteLineAsync($"The demo failed: {error.Status.StatusCode}: {error.Status.Detail}").ConfigureAwait(false);
+                exitCode = 1;
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C during the demo: shut down below.
+            }
+            catch (RpcException)
+            {
+                // Cancelled by Ctrl+C.
+            }
+        }
+
+        if (!exitAfterDemo && !cancellationToken.IsCancellationRequested)
+        {
+            await console.WriteLineAsync("Serving; press Ctrl+C to stop.").ConfigureAwait(false);
+            var stopped = new TaskCompletionSource();
+            using var registration = cancellationToken.Register(() => stopped.TrySetResult());
+            await Task.WhenAny(stopped.Task, app.WaitForShutdownAsync(CancellationToken.None)).ConfigureAwait(false);
+        }
+
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        return exitCode;
+    }
+
+    private static void Set(Dictionary<string, string?> overrides, string key, string? value)
+    {
+        if (value is not null)
+        {
+            overrides[key] = value;
+        }
+    }
+}

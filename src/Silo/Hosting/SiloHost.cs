@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StarKv.Gateway;
+using StarKv.Gateway.Configuration;
+using StarKv.Gateway.Tenants;
+using StarKv.GpuWorker.Sessions;
+using StarKv.Grains.Hosting;
+using StarKv.Grains.Placement;
+using StarKv.Grains.Storage.Checkpoints;
+using StarKv.Grains.Storage.Persistence;
+using StarKv.Grains.Telemetry;
+using StarKv.Silo.Configuration;
+using StarKv.Silo.Runtime;
+
+namespace StarKv.Silo.Hosting;
+
+/// <summary>
+/// Builds the silo process: an Orleans silo (clustering, grain storage and KV checkpoints from <c>StarKv:*</c>, the
+/// trajectory grains, the model runtime from <see cref="IModelRuntimeFactory"/>) and, in the embedded mode, the gRPC
+/// gateway on the same host. Every <c>StarKv</c> section is validated when the host starts, before the silo joins.
+/// </summary>
+public static class SiloHost
+{
+    public const string DemoTenantId = "starkv-demo";
+
+    public static WebApplication Build(SiloLaunch launch)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Configuration.AddInMemoryCollection(launch.Overrides);
+        if (launch.DemoApiKey is { } demoKey)
+        {
+            var index = builder.Configuration.GetSection("StarKv:Tenants").GetChildren().Count();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"StarKv:Tenants:{index}:Id"] = DemoTenantId,
+                [$"StarKv:Tenants:{index}:ApiKeySha256"] = TenantDirectory.HashKey(demoKey),
+                [$"StarKv:Tenants:{index}:Admin"] = "true",
+                [$"StarKv:Tenants:{index}:MaxSessions"] = "16",
+            });
+        }
+
+        var services = builder.Services;
+        AddValidated<ModelSettings, ModelSettingsValidator>(services, ModelSettings.Section);
+        AddValidated<ClusterSettings, ClusterSettingsValidator>(services, ClusterSettings.Section);
+        AddValidated<StorageSettings, StorageSettingsValidator>(services, StorageSettings.Section);
+        services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddStarKvTelemetry(builder.Configuration, launch.HostGateway ? "starkv-embedded" : "starkv-silo");
+        services.TryAddSingleton<IModelRuntimeFactory, BuiltInModelRuntimeFactory>();
+        services.AddSingleton<IModelRuntime>(sp => sp.GetRequiredService<IModelRuntimeFactory>().Create(sp.GetRequiredService<IOptions<ModelSettings>>().Value));
+
+        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        var storage = builder.Configuration.GetSection(StorageSettings.Section).Get<StorageSettings>() ?? new StorageSettings();
+        builder.UseOrleans(silo =>
+        {
+            ConfigureClustering(silo, cluster);
+            ConfigureStorage(silo, storage);
+            silo.AddStarKvGrains();
+        });
+
+        if (launch.HostGateway)
+        {
+            builder.AddStarKvGateway();
+        }
+        else
+        {
+            services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+            var health = builder.Configuration.GetSection(HealthOptions.Section).Get<HealthOptions>() ?? new HealthOptions();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Any, health.Port, l => l.Protocols = HttpProtocols.Http1));
+        }
+
+        launch.ConfigureServices?.Invoke(services);
+        var app = builder.Build();
+        if (launch.HostGateway)
+        {
+            app.MapStarKvGateway();
+        }
+        else
+        {
+            app.MapStarKvHealth();
+        }
+
+        return app;
+    }
+
+    private static void AddValidated<TOptions, TValidator>(IServiceCollection services, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>, TValidator>();
+    }
+
+    private static void ConfigureClustering(ISiloBuilder silo, ClusterSettings cluster)
+    {
+        silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+        if (cluster.Kubernetes)
+        {
+            silo.UseKubernetesHosting();
+        }
+
+        if (cluster.Clustering == "redis")
+        {
+            // Validation at start refuses an empty connection string before the silo tries to use it.
+            silo.UseRedisClustering(cluster.RedisConnectionString ?? "");
+            if (!cluster.Kubernetes)
+            {
+                ConfigureEndpoints(silo, cluster);
+            }
+        }
+        else
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, null, cluster.ServiceId, cluster.ClusterId);
+        }
+    }
+
+    private static void ConfigureEndpoints(ISiloBuilder silo, ClusterSettings cluster)
+    {
+        if (IPAddress.TryParse(cluster.AdvertisedAddress, out var advertised))
+        {
+            silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+        }
+    }
+
+    private static void ConfigureStorage(ISiloBuilder silo, StorageSettings storage)
+    {
+        if (storage.Kind == "azureblob")
+        {
+            silo.AddAzureBlobGrainStorage(StarKvGrainsSiloExtensions.StorageName, o =>
+            {
+                o.ConnectionString = storage.AzureBlobConnectionString;
+                o.Container = storage.Container;
+            });
+            silo.Services.AddAzureBlobKvCheckpointStore(o =>
+            {
+                o.ConnectionString = storage.AzureBlobConnectionString;
+                o.Container = storage.Container;
+            });
+            return;
+        }
+
+        var root = Path.GetFullPath(string.IsNullOrWhiteSpace(storage.Path) ? ".starkv" : storage.Path);
+        silo.AddFileSystemGrainStorage(StarKvGrainsSiloExtensions.StorageName, o => o.RootPath = Path.Combine(root, "state"));
+        silo.Services.AddFileSystemKvCheckpointStore(o => o.RootPath = Path.Combine(root, "kv"));
+    }
+
+    /// <summary>The gRPC address of the co-hosted gateway on loopback.</summary>
+    public static Uri LoopbackGrpcAddress(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var port = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()?.GrpcPort ?? new GatewayOptions().GrpcPort;
+        return new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"));
+    }
+}
