@@ -12,7 +12,8 @@ namespace StarKv.GpuWorker.Runtime;
 /// <summary>
 /// A Qwen2.5-VL (UI-TARS-1.5) model loaded on one device with its tokenizer: the factory of <see cref="AgentSession"/>s.
 /// The model's weights are read once; sessions share the model and own their KV caches. Steps of different sessions
-/// must not run at the same time on one runtime (the model is not thread-safe); the caller serialises them.
+/// on one runtime run one at a time (<see cref="ExecutionGate"/>): the device is busy with one prefill or decode
+/// anyway, and the model is not written for concurrent calls.
 /// </summary>
 public sealed class Qwen25VlRuntime : IModelRuntime
 {
@@ -41,6 +42,9 @@ public sealed class Qwen25VlRuntime : IModelRuntime
     public long KvBytesPerToken { get; }
 
     public Qwen25VlModel Model { get; }
+
+    /// <summary>Held by a session while it runs the model (a step, or re-encoding screenshots on restore).</summary>
+    internal Lock ExecutionGate { get; } = new();
 
     public Qwen2Tokenizer Tokenizer { get; }
 

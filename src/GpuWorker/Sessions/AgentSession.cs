@@ -38,7 +38,8 @@ namespace StarKv.GpuWorker.Sessions;
 /// between layers or decode tokens) restores the session to its state before the step: the cache is copied on its
 /// device before the prefill (a copy of the compressed cache, small next to the step's activations) and the
 /// compressor state is saved as bytes. An undecodable screenshot fails before anything changes. Sessions take one
-/// step at a time; a concurrent call fails with <see cref="InvalidOperationException"/>.
+/// step at a time; a concurrent call fails with <see cref="InvalidOperationException"/>. Steps of all sessions of
+/// a runtime are serialised by the runtime.
 /// </para>
 /// </summary>
 public sealed class AgentSession : IAgentSession
@@ -106,6 +107,7 @@ public sealed class AgentSession : IAgentSession
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
+            using var gate = _runtime.ExecutionGate.EnterScope();
             using var noGrad = torch.no_grad();
             return Options.Mode == SessionMode.RetainedCache
                 ? StepRetained(screenshot, instruction, cancellationToken)
@@ -172,6 +174,7 @@ public sealed class AgentSession : IAgentSession
             var session = new AgentSession(runtime, saved.Options, compressor);
             try
             {
+                using var gate = runtime.ExecutionGate.EnterScope();
                 session.Load(saved);
                 return session;
             }

@@ -168,7 +168,22 @@ public sealed class AgentSessionTests(TinyRuntimeFixture fixture)
             Assert.Throws<OperationCanceledException>(() => session.Step(Screens[1], "", cancelled.Token));
         }
 
+        // Cancelled while layer 0 is compressed: the check before layer 1 stops the step.
         failing.FailAtLayer = null;
+        using (var midway = new CancellationTokenSource())
+        {
+            failing.AtLayer = layer => { if (layer == 0) { midway.Cancel(); } };
+            Assert.Throws<OperationCanceledException>(() => session.Step(Screens[1], "", midway.Token));
+        }
+
+        // A second step of the same session while one runs is refused, and the running step rolls back too.
+        failing.AtLayer = _ => session.Step(Screens[2], "", CancellationToken.None);
+        var concurrent = Assert.Throws<InvalidOperationException>(() => session.Step(Screens[1], "", CancellationToken.None));
+        Assert.Contains("one step at a time", concurrent.Message, StringComparison.Ordinal);
+        Assert.Equal(seen, session.SeenTokens);
+        Assert.Equal(1, session.StepsTaken);
+
+        failing.AtLayer = null;
         var expected = reference.Step(Screens[1], "", CancellationToken.None);
         var actual = session.Step(Screens[1], "", CancellationToken.None);
         Assert.Equal(expected.Text, actual.Text);
@@ -210,6 +225,8 @@ public sealed class AgentSessionTests(TinyRuntimeFixture fixture)
     {
         public int? FailAtLayer { get; set; }
 
+        public Action<int>? AtLayer { get; set; }
+
         public string Name => inner.Name;
 
         public int WindowSize => inner.WindowSize;
@@ -221,6 +238,7 @@ public sealed class AgentSessionTests(TinyRuntimeFixture fixture)
                 throw new InvalidOperationException($"injected failure at layer {input.LayerIndex}");
             }
 
+            AtLayer?.Invoke(input.LayerIndex);
             return inner.Compress(input);
         }
     }
