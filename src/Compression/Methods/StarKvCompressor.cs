@@ -76,27 +76,32 @@ public sealed class StarKvCompressor(int windowSize = 8, StarKvMode mode = StarK
 
     private bool SplitsLayerBudgets => Mode == StarKvMode.Adaptive && UseEntropyTemperature;
 
+    protected override void BeginLayer(LayerCompressionInput input)
+    {
+        if (!SplitsLayerBudgets || input.LayerIndex != 0)
+        {
+            return;
+        }
+
+        // Layer 0 of a turn fixes the split for the whole turn from every layer's previous compression.
+        var plan = new double[input.LayerCount];
+        for (var l = 0; l < plan.Length; l++)
+        {
+            plan[l] = input.State.GetLayer(l)?.NormalisedEntropy ?? double.NaN;
+        }
+
+        input.State.SetLayerEntropyPlan(plan);
+    }
+
     protected override long LayerKeep(LayerCompressionInput input, LayerShape shape)
     {
         var uniform = base.LayerKeep(input, shape);
-        if (!SplitsLayerBudgets)
+        if (!SplitsLayerBudgets || input.State.LayerEntropyPlan is not { } plan || plan.Count != input.LayerCount)
         {
             return uniform;
         }
 
-        var state = input.State;
-        if (input.LayerIndex == 0 || state.LayerEntropyPlan?.Count != input.LayerCount)
-        {
-            var plan = new double[input.LayerCount];
-            for (var l = 0; l < plan.Length; l++)
-            {
-                plan[l] = state.GetLayer(l)?.NormalisedEntropy ?? double.NaN;
-            }
-
-            state.SetLayerEntropyPlan(plan);
-        }
-
-        return EntropyLayerBudget.Split(uniform, shape.Window, state.LayerEntropyPlan!, MinTemperature, MaxTemperature)[input.LayerIndex];
+        return EntropyLayerBudget.Split(uniform, shape.Window, plan, MinTemperature, MaxTemperature)[input.LayerIndex];
     }
 
     protected override torch.Tensor Score(LayerCompressionInput input, LayerShape shape, int keep)

@@ -4,8 +4,8 @@ using TorchSharp;
 namespace StarKv.Compression.Selection;
 
 /// <summary>
-/// The shared frame of every method: validate the input, count the turn, work out the layer's keep count,
-/// return a no-op while the cache fits, otherwise score the past entries in fp32 (a subclass's only job),
+/// The shared frame of every method: validate the input, count the turn, return a no-op while the cache fits
+/// the (uniform) budget, work out the layer's keep count (methods may move budget between layers), otherwise score the past entries in fp32 (a subclass's only job),
 /// reject NaN scores, and keep the trailing entries plus the best-scored rest (<see cref="TopKSelector"/>).
 /// </summary>
 public abstract class ScoredKvCompressor : IKvCompressor
@@ -33,8 +33,11 @@ public abstract class ScoredKvCompressor : IKvCompressor
             input.State.CompressedTurns++;
         }
 
+        BeginLayer(input);
+
         var device = input.Keys.device;
-        var keep = LayerKeep(input, shape);
+        var uniformKeep = input.Budget.KeepCount(input.SeenTokens, shape.Window);
+        var keep = shape.Length <= uniformKeep ? shape.Length : LayerKeep(input, shape);
         if (keep >= shape.Length)
         {
             return new LayerSelection(TopKSelector.All(shape, device), IsNoOp: true);
@@ -62,9 +65,17 @@ public abstract class ScoredKvCompressor : IKvCompressor
         return new LayerSelection(indices.MoveToOuterDisposeScope(), IsNoOp: false);
     }
 
-    /// <summary>Entries the layer keeps (before clamping to L); the ratio or absolute budget by default.</summary>
+    /// <summary>
+    /// Entries the layer keeps (before clamping to L) once the cache exceeds the uniform budget; the ratio or
+    /// absolute budget by default.
+    /// </summary>
     protected virtual long LayerKeep(LayerCompressionInput input, LayerShape shape) =>
         input.Budget.KeepCount(input.SeenTokens, shape.Window);
+
+    /// <summary>Called for every layer after validation and before the budget is read, compressed or not.</summary>
+    protected virtual void BeginLayer(LayerCompressionInput input)
+    {
+    }
 
     /// <summary>Trailing entries forced in; the window by default.</summary>
     protected virtual int RecentCount(int keep, int window) => window;

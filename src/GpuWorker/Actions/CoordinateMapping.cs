@@ -1,5 +1,15 @@
 namespace StarKv.GpuWorker.Actions;
 
+/// <summary>The coordinate space a model writes points in.</summary>
+public enum CoordinateSpace
+{
+    /// <summary>Absolute pixels of the smart-resized image the model saw (UI-TARS-1.5, Qwen2.5-VL).</summary>
+    ResizedPixels,
+
+    /// <summary>Normalised to 0–1000 on both axes (older UI-TARS, Qwen2-VL based).</summary>
+    Normalized1000,
+}
+
 /// <summary>
 /// Maps between the original screenshot's pixels and the coordinates a UI-TARS model writes. UI-TARS-1.5 writes
 /// absolute pixels of the smart-resized image the model saw (<c>x_original = x_resized · W_original / W_resized</c>);

@@ -16,7 +16,9 @@ namespace StarKv.GpuWorker.Actions;
 /// <c>\'</c>, <c>\"</c>, <c>\\</c>, <c>\n</c>, <c>\t</c> (any other backslash is kept literally).</para>
 /// <para>Coordinates, by notation: <c>&lt;point&gt;x y&lt;/point&gt;</c> and <c>&lt;bbox&gt;x1 y1 x2 y2&lt;/bbox&gt;</c>
 /// are pixels of the resized image (UI-TARS-1.5); <c>&lt;|box_start|&gt;(x,y)&lt;|box_end|&gt;</c>, bare
-/// <c>(x,y)</c> and <c>(x1,y1,x2,y2)</c> are normalised to 0–1000 (older UI-TARS). Boxes stand for their centre.
+/// <c>(x,y)</c> and <c>(x1,y1,x2,y2)</c> are normalised to 0–1000 as older UI-TARS wrote them, unless the caller
+/// passes <see cref="CoordinateSpace.ResizedPixels"/> (some UI-TARS-1.5 deployments write the tuple form in resized
+/// pixels). Boxes stand for their centre.
 /// Arguments <c>point</c>/<c>start_box</c>, <c>start_point</c>/<c>start_box</c> and <c>end_point</c>/<c>end_box</c>
 /// are accepted interchangeably.</para>
 /// </remarks>
@@ -32,7 +34,10 @@ public static partial class UiTarsActionParser
     private static readonly string[] EndMarkers = ["<|im_end|>", "<|endoftext|>"];
 
     /// <summary>Parses a full response (<c>Thought: … Action: …</c>).</summary>
-    public static ParsedResponse Parse(string text, CoordinateMapping mapping)
+    /// <param name="text">The model's decoded response.</param>
+    /// <param name="mapping">Maps the model's coordinates back to the original screenshot.</param>
+    /// <param name="tupleSpace">The space of the tuple notations <c>(x,y)</c> and <c>&lt;|box_start|&gt;(x,y)&lt;|box_end|&gt;</c>.</param>
+    public static ParsedResponse Parse(string text, CoordinateMapping mapping, CoordinateSpace tupleSpace = CoordinateSpace.Normalized1000)
     {
         ArgumentNullException.ThrowIfNull(mapping);
         if (string.IsNullOrWhiteSpace(text))
@@ -75,21 +80,22 @@ public static partial class UiTarsActionParser
         }
 
         var actionsStart = action.Index + action.Length;
-        var result = ParseActions(text, actionsStart, end, mapping);
+        var result = ParseActions(text, actionsStart, end, mapping, tupleSpace);
         return result with { Thought = thought, Reflection = reflection };
     }
 
     /// <summary>Parses the calls of an action section alone (the text after <c>Action:</c>).</summary>
-    public static ParsedResponse ParseActions(string actionText, CoordinateMapping mapping)
+    public static ParsedResponse ParseActions(string actionText, CoordinateMapping mapping, CoordinateSpace tupleSpace = CoordinateSpace.Normalized1000)
     {
         ArgumentNullException.ThrowIfNull(actionText);
         ArgumentNullException.ThrowIfNull(mapping);
-        return ParseActions(actionText, 0, TrimEndMarkers(actionText), mapping);
+        return ParseActions(actionText, 0, TrimEndMarkers(actionText), mapping, tupleSpace);
     }
 
-    private static ParsedResponse ParseActions(string text, int start, int end, CoordinateMapping mapping)
+    private static ParsedResponse ParseActions(string text, int start, int end, CoordinateMapping mapping, CoordinateSpace tupleSpace)
     {
         var reader = new CallReader(text, start, end);
+        var points = new PointReader(mapping, tupleSpace);
         var actions = new List<UiTarsAction>();
         try
         {
@@ -102,7 +108,7 @@ public static partial class UiTarsActionParser
             while (!reader.AtEnd)
             {
                 var call = reader.ReadCall();
-                actions.Add(Build(call, mapping));
+                actions.Add(Build(call, points));
                 reader.SkipWhitespace();
             }
         }
@@ -139,19 +145,19 @@ public static partial class UiTarsActionParser
         return end;
     }
 
-    private static UiTarsAction Build(Call call, CoordinateMapping mapping)
+    private static UiTarsAction Build(Call call, PointReader points)
     {
         var args = new ArgumentSet(call);
         UiTarsAction action = call.Verb switch
         {
-            "click" => new ClickAction(args.Point(mapping, "point", "start_box")),
-            "left_double" => new LeftDoubleAction(args.Point(mapping, "point", "start_box")),
-            "right_single" => new RightSingleAction(args.Point(mapping, "point", "start_box")),
-            "long_press" => new LongPressAction(args.Point(mapping, "point", "start_box")),
-            "drag" => new DragAction(args.Point(mapping, "start_point", "start_box"), args.Point(mapping, "end_point", "end_box")),
+            "click" => new ClickAction(args.Point(points, "point", "start_box")),
+            "left_double" => new LeftDoubleAction(args.Point(points, "point", "start_box")),
+            "right_single" => new RightSingleAction(args.Point(points, "point", "start_box")),
+            "long_press" => new LongPressAction(args.Point(points, "point", "start_box")),
+            "drag" => new DragAction(args.Point(points, "start_point", "start_box"), args.Point(points, "end_point", "end_box")),
             "hotkey" => new HotkeyAction(args.NonEmptyString("key")),
             "type" => new TypeAction(args.String("content")),
-            "scroll" => new ScrollAction(args.Point(mapping, "point", "start_box"), args.Direction("direction")),
+            "scroll" => new ScrollAction(args.Point(points, "point", "start_box"), args.Direction("direction")),
             "wait" => new WaitAction(),
             "finished" => new FinishedAction(args.OptionalString("content")),
             "call_user" => new CallUserAction(),
@@ -196,11 +202,11 @@ public static partial class UiTarsActionParser
             }
         }
 
-        public PixelPoint Point(CoordinateMapping mapping, string name, string alias)
+        public PixelPoint Point(PointReader points, string name, string alias)
         {
             var argument = Find(name) ?? Find(alias)
                 ?? throw new ActionSyntaxException($"{_call.Verb} needs argument '{name}'.", _call.Offset);
-            return CoordinateReader.Read(argument, _call.Verb, mapping);
+            return points.Read(argument, _call.Verb);
         }
 
         public string String(string name) =>
@@ -257,9 +263,9 @@ public static partial class UiTarsActionParser
     }
 
     /// <summary>Reads the point notations inside a coordinate argument's value.</summary>
-    private static class CoordinateReader
+    private sealed class PointReader(CoordinateMapping mapping, CoordinateSpace tupleSpace)
     {
-        public static PixelPoint Read(Argument argument, string verb, CoordinateMapping mapping)
+        public PixelPoint Read(Argument argument, string verb)
         {
             var value = argument.Value.Trim();
             if (TryTagged(value, "<point>", "</point>", 2, out var numbers) || TryTagged(value, "<bbox>", "</bbox>", 4, out numbers))
@@ -277,7 +283,7 @@ public static partial class UiTarsActionParser
             if (inner.Length >= 2 && inner[0] == '(' && inner[^1] == ')' && TryNumbers(inner[1..^1], out numbers) && numbers!.Length is 2 or 4)
             {
                 var (x, y) = Centre(numbers);
-                return mapping.FromNormalized1000(x, y);
+                return tupleSpace == CoordinateSpace.ResizedPixels ? mapping.FromResized(x, y) : mapping.FromNormalized1000(x, y);
             }
 
             throw new ActionSyntaxException(

@@ -17,8 +17,8 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Headers larger than this are refused as corrupt (the reference implementation's limit).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    // Reads of one call stay below 1 GiB: Span lengths are int, and the OS may return short reads anyway.
-    private const long MaxChunkBytes = 1L << 30;
+    /// <summary>Default bound on one read: Span lengths are int, so a tensor over 2 GiB is read in parts.</summary>
+    public const long DefaultMaxReadBytes = 1L << 30;
 
     private readonly SafeFileHandle _handle;
     private readonly Dictionary<string, SafetensorsTensorInfo> _tensors;
@@ -28,9 +28,11 @@ public sealed class SafetensorsFile : IDisposable
         SafeFileHandle handle,
         long dataStart,
         List<SafetensorsTensorInfo> tensors,
-        IReadOnlyDictionary<string, string> metadata)
+        IReadOnlyDictionary<string, string> metadata,
+        long maxReadBytes)
     {
         Path = path;
+        MaxReadBytes = maxReadBytes;
         _handle = handle;
         DataStart = dataStart;
         TensorList = tensors;
@@ -50,10 +52,14 @@ public sealed class SafetensorsFile : IDisposable
 
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>The most bytes one read call copies into a tensor.</summary>
+    public long MaxReadBytes { get; }
+
     /// <summary>Opens <paramref name="path"/> and validates its header against the file's length.</summary>
     /// <exception cref="CheckpointFormatException">The header is corrupt or the file is truncated.</exception>
-    public static SafetensorsFile Open(string path)
+    public static SafetensorsFile Open(string path, long maxReadBytes = DefaultMaxReadBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxReadBytes, 8);
         SafeFileHandle handle;
         try
         {
@@ -67,7 +73,7 @@ public sealed class SafetensorsFile : IDisposable
         try
         {
             var (dataStart, tensors, metadata) = ReadHeader(path, handle);
-            return new SafetensorsFile(path, handle, dataStart, tensors, metadata);
+            return new SafetensorsFile(path, handle, dataStart, tensors, metadata, maxReadBytes);
         }
         catch
         {
@@ -133,7 +139,7 @@ public sealed class SafetensorsFile : IDisposable
         }
 
         var elementSize = SafetensorsDType.ElementSize(info.DType);
-        var chunkElements = MaxChunkBytes / elementSize;
+        var chunkElements = MaxReadBytes / elementSize;
         using var flat = destination.view(-1); // [elements]
         var elements = info.ElementCount;
         for (long start = 0; start < elements; start += chunkElements)

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
+using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Sessions;
 using StarKv.GpuWorker.Telemetry;
 using StarKv.Grains.Actions;
@@ -134,7 +135,7 @@ internal sealed partial class TrajectoryGrain(
         {
             outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
         }
-        catch (Exception error) when (error is InvalidDataException or ArgumentException or NotSupportedException)
+        catch (Exception error) when (error is ImageDecodeException or InvalidDataException or ArgumentException or NotSupportedException)
         {
             // The runtime refused the input (an undecodable image, an unknown method); the session itself is intact.
             throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {error.Message}");
@@ -304,7 +305,7 @@ internal sealed partial class TrajectoryGrain(
             _session = await Task.Run(() => runtime.RestoreSession(payload.Span), cancellationToken).ConfigureAwait(true);
             StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Restore, bytes.Length, clock.GetElapsedTime(started));
         }
-        catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or InvalidDataException or ArgumentException or NotSupportedException)
+        catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or SessionCheckpointException or InvalidDataException or ArgumentException or NotSupportedException)
         {
             throw StarKvException.FailedPrecondition($"Checkpoint {reference.BlobName} of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
         }

@@ -156,6 +156,17 @@ public sealed class UiTarsActionParserTests
     }
 
     [Fact]
+    public void Tuple_notation_in_resized_pixels_when_asked()
+    {
+        // Some UI-TARS-1.5 deployments write start_box='(x,y)' in the resized image's pixels.
+        var point = UiTarsActionParser.Parse("Thought: t\nAction: click(start_box='(197,125)')", Half, CoordinateSpace.ResizedPixels);
+        var box = UiTarsActionParser.ParseActions("click(start_box='<|box_start|>(100,100,200,150)<|box_end|>')", Half, CoordinateSpace.ResizedPixels);
+
+        Assert.Equal(new ClickAction(new PixelPoint(394, 250)), Assert.Single(point.Actions));
+        Assert.Equal(new ClickAction(new PixelPoint(300, 250)), Assert.Single(box.Actions));
+    }
+
+    [Fact]
     public void Bbox_notation_stands_for_its_centre_in_resized_pixels()
     {
         var result = UiTarsActionParser.ParseActions("click(point='<bbox>100 100 200 150</bbox>')", Half);

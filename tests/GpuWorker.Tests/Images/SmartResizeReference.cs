@@ -14,8 +14,8 @@ public static class SmartResizeReference
             throw new ArgumentException("absolute aspect ratio must be smaller than 200");
         }
 
-        var hBar = Math.Max(factor, Math.Round(h / factor, MidpointRounding.ToEven) * factor);
-        var wBar = Math.Max(factor, Math.Round(w / factor, MidpointRounding.ToEven) * factor);
+        var hBar = Math.Round(h / factor, MidpointRounding.ToEven) * factor;
+        var wBar = Math.Round(w / factor, MidpointRounding.ToEven) * factor;
         if (hBar * wBar > maxPixels)
         {
             var beta = Math.Sqrt(h * w / maxPixels);

@@ -197,6 +197,25 @@ public abstract class GrainStorageContractTests
     }
 
     [Fact]
+    public async Task Writing_with_an_etag_after_another_writer_cleared_the_record_conflicts()
+    {
+        var first = await CreateStorageAsync();
+        var second = await CreateStorageAsync();
+        var firstState = new GrainState<StorageTestState>(new StorageTestState { Count = 1 });
+        await first.WriteStateAsync(StateName, Alpha, firstState);
+        var secondState = new GrainState<StorageTestState>();
+        await second.ReadStateAsync(StateName, Alpha, secondState);
+        var staleEtag = secondState.ETag;
+        await first.ClearStateAsync(StateName, Alpha, firstState);
+
+        var error = await Assert.ThrowsAsync<InconsistentStateException>(() => second.WriteStateAsync(StateName, Alpha, secondState));
+
+        Assert.Null(error.StoredEtag);
+        Assert.Equal(staleEtag, error.CurrentEtag);
+        Assert.Null(await ReadRawAsync(AlphaRecordName));
+    }
+
+    [Fact]
     public async Task Clearing_a_missing_record_is_no_error()
     {
         var storage = await CreateStorageAsync();

@@ -3,7 +3,7 @@ namespace StarKv.Grains.Storage.Checkpoints;
 /// <summary>
 /// Where a session's KV checkpoints live, apart from the small grain state that references them. Each write
 /// makes a new blob (never overwrites one a reference may point to); the grain persists the returned
-/// reference, then prunes the older blobs.
+/// reference; <see cref="PruneAsync"/> removes the older blobs.
 /// </summary>
 public interface IKvCheckpointStore
 {
@@ -22,6 +22,9 @@ public interface IKvCheckpointStore
     /// <summary>Deletes every checkpoint of <paramref name="sessionKey"/>; nothing to delete is no error.</summary>
     Task DeleteAsync(string sessionKey, CancellationToken cancellationToken);
 
-    /// <summary>Deletes every checkpoint of <paramref name="sessionKey"/> except the one <paramref name="keep"/> references.</summary>
+    /// <summary>
+    /// Deletes every checkpoint of <paramref name="sessionKey"/> except the one <paramref name="keep"/> references;
+    /// call it once the persisted state names <paramref name="keep"/>.
+    /// </summary>
     Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken);
 }

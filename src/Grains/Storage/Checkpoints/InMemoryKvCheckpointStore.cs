@@ -69,4 +69,11 @@ public sealed class InMemoryKvCheckpointStore : IKvCheckpointStore
 
         _blobs[blobName] = (byte[])bytes.Clone();
     }
+
+    /// <summary>Drops one stored blob, to test how readers meet a lost checkpoint; false when there was none.</summary>
+    public bool Remove(string blobName)
+    {
+        ArgumentNullException.ThrowIfNull(blobName);
+        return _blobs.TryRemove(blobName, out _);
+    }
 }
