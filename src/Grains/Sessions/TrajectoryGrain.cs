@@ -31,6 +31,7 @@ internal sealed partial class TrajectoryGrain(
 
     private IAgentSession? _session;
     private string? _migratedFrom;
+    private bool _counted;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -55,6 +56,8 @@ internal sealed partial class TrajectoryGrain(
         if (state.State is { Config: not null, Closed: false })
         {
             ledger.Track(Key, state.State.KvBytes, clock.GetUtcNow().UtcDateTime);
+            StarKvTelemetry.SessionActivated(Silo);
+            _counted = true;
         }
     }
 
@@ -63,6 +66,12 @@ internal sealed partial class TrajectoryGrain(
         ledger.Forget(Key);
         _session?.Dispose();
         _session = null;
+        if (_counted)
+        {
+            StarKvTelemetry.SessionDeactivated(Silo);
+            _counted = false;
+        }
+
         return Task.CompletedTask;
     }
 
@@ -91,6 +100,12 @@ internal sealed partial class TrajectoryGrain(
         await state.WriteStateAsync().ConfigureAwait(true);
         await GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0).RememberSessionAsync(Key, config.ModelId).ConfigureAwait(true);
         ledger.Track(Key, 0, clock.GetUtcNow().UtcDateTime);
+        if (!_counted)
+        {
+            StarKvTelemetry.SessionActivated(Silo);
+            _counted = true;
+        }
+
         return Snapshot();
     }
 
@@ -112,6 +127,8 @@ internal sealed partial class TrajectoryGrain(
                 $"step_index {input.StepIndex} leaves a gap: session '{SessionKey.Parse(Key).Session}' has taken {state.State.StepsTaken} steps, so the next step_index is {state.State.StepsTaken}.");
         }
 
+        var key = SessionKey.Parse(Key);
+        using var activity = StarKvTelemetry.StartGrainStep(new StepTrace(key.Tenant, key.Session, input.StepIndex));
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
         StepOutcome outcome;
         try
@@ -170,7 +187,6 @@ internal sealed partial class TrajectoryGrain(
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
         StarKvTelemetry.RecordStepFigures(Silo, figures);
-        var key = SessionKey.Parse(Key);
         await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
         return record;
     }
@@ -201,7 +217,7 @@ internal sealed partial class TrajectoryGrain(
         return state.State.StepsTaken;
     }
 
-    public async Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null)
+    public async Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null, string reason = MigrationReasons.Admin)
     {
         var config = RequireOpen();
         if (onlyFromSilo is not null && onlyFromSilo != Silo)
@@ -241,6 +257,7 @@ internal sealed partial class TrajectoryGrain(
         }
 
         LogMigrating(logger, Key, Silo, targetSilo);
+        StarKvTelemetry.RecordMigration(Silo, reason);
         return new MigrationTicket(Silo, targetSilo);
     }
 
