@@ -49,7 +49,7 @@ public static class SiloHost
         AddValidated<StorageSettings, StorageSettingsValidator>(services, StorageSettings.Section);
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStarKvTelemetry(builder.Configuration, launch.HostGateway ? "starkv-embedded" : "starkv-silo");
-        services.TryAddSingleton<IModelRuntimeFactory, BuiltInModelRuntimeFactory>();
+        services.TryAddSingleton<IModelRuntimeFactory, Qwen25VlRuntimeFactory>();
         services.AddSingleton<IModelRuntime>(sp => sp.GetRequiredService<IModelRuntimeFactory>().Create(sp.GetRequiredService<IOptions<ModelSettings>>().Value));
 
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
