@@ -166,7 +166,7 @@ internal sealed partial class TrajectoryGrain(
         }
 
         await state.WriteStateAsync().ConfigureAwait(true);
-        await checkpoints.PruneAsync(Key, reference.StepIndex, CancellationToken.None).ConfigureAwait(true);
+        await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
         StarKvTelemetry.RecordStepFigures(Silo, figures);
         var key = SessionKey.Parse(Key);

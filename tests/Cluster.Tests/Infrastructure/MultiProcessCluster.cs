@@ -61,6 +61,7 @@ public sealed class MultiProcessCluster : IAsyncLifetime
             environment["StarKv__Storage__Path"] = Path.Combine(folder, "data");
             environment["StarKv__Model__Source"] = "tiny";
             environment["StarKv__Model__Device"] = "cpu";
+            environment["StarKv__Model__Path"] = Path.Combine(folder, "tiny-model");
             environment["StarKv__Capacity__KvBudgetBytes"] = "4000000000";
             var process = ChildProcess.Start($"silo{i}", "dotnet", [siloDll, "--no-gateway", "--no-demo"], environment, folder);
             _silos.Add(new SiloProcess(process, ports[0], new Uri($"http://127.0.0.1:{ports[2]}")));
