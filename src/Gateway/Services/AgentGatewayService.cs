@@ -1,5 +1,6 @@
 using Grpc.Core;
 using StarKv.Gateway.Tenants;
+using StarKv.GpuWorker.Telemetry;
 using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Errors;
@@ -120,7 +121,9 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
     private async Task<StepResult> StepAsync(StepRequest request, Configuration.TenantOptions tenant)
     {
         var key = KeyOf(tenant.Id, request.SessionId);
+        var started = clock.GetTimestamp();
         validator.Validate(request.StepIndex, request.Screenshot.Span, request.Instruction);
+        using var activity = StarKvTelemetry.StartStep(new StepTrace(key.Tenant, key.Session, request.StepIndex));
 
         var usage = await grains.GetGrain<ITenantLedgerGrain>(tenant.Id).GetUsageAsync().ConfigureAwait(false);
         if (usage.KvBytes >= tenant.MaxKvBytes)
@@ -135,6 +138,7 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
             Screenshot = request.Screenshot.ToByteArray(),
             Instruction = request.Instruction,
         }).ConfigureAwait(false);
+        StarKvTelemetry.RecordStepLatency(tenant.Id, clock.GetElapsedTime(started));
         return ProtoMapping.ToResult(key.Session, record);
     }
 

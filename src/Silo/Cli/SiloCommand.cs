@@ -89,7 +89,18 @@ public static class SiloCommand
 
     private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, CancellationToken cancellationToken)
     {
-        await using var app = SiloHost.Build(launch);
+        WebApplication app;
+        try
+        {
+            app = SiloHost.Build(launch);
+        }
+        catch (OptionsValidationException error)
+        {
+            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            return 2;
+        }
+
+        await using var disposable = app;
         try
         {
             // Resolving the runtime first reads (and validates) StarKv:Model and loads the model before the silo joins.

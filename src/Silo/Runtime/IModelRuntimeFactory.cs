@@ -1,4 +1,7 @@
+using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Sessions;
+using StarKv.GpuWorker.TinyModel;
+using TorchSharp;
 using StarKv.Silo.Configuration;
 
 namespace StarKv.Silo.Runtime;
@@ -31,17 +34,44 @@ public sealed class ModelRuntimeUnavailableException : Exception
 }
 
 /// <summary>
-/// The factory registered by default. The Qwen2.5-VL runtime (built-in tiny model and model folders) is not wired in
-/// yet, so it refuses with a message that says so; hosts (and tests) register their own <see cref="IModelRuntimeFactory"/>.
+/// The factory registered by default: the Qwen2.5-VL runtime, from a Hugging Face checkpoint folder
+/// (<c>Source = folder</c>) or the built-in tiny model written into <c>Path</c> (or a folder under the temp
+/// directory) and loaded by the same loader. The device must exist: <c>cuda</c> on a CPU-only build is refused.
 /// </summary>
-public sealed class BuiltInModelRuntimeFactory : IModelRuntimeFactory
+public sealed class Qwen25VlRuntimeFactory : IModelRuntimeFactory
 {
     public IModelRuntime Create(ModelSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var what = settings.Source == "folder" ? $"the model folder '{settings.Path}'" : "the built-in tiny model";
-        throw new ModelRuntimeUnavailableException(
-            $"The model runtime for {what} (StarKv:Model:Source = '{settings.Source}', Device = '{settings.Device}') is not available in this build: " +
-            "no Qwen2.5-VL IModelRuntimeFactory is registered yet.");
+        var device = ResolveDevice(settings.Device);
+        if (settings.Source == "folder")
+        {
+            if (string.IsNullOrWhiteSpace(settings.Path) || !Directory.Exists(settings.Path))
+            {
+                throw new ModelRuntimeUnavailableException($"StarKv:Model:Path '{settings.Path}' is not a folder; a 'folder' model needs config.json, tokenizer.json and *.safetensors there.");
+            }
+
+            return Qwen25VlRuntime.LoadFolder(settings.Path, settings.Id, device, ResolveDType(settings.DType));
+        }
+
+        return Qwen25VlRuntime.LoadBuiltInTiny(string.IsNullOrWhiteSpace(settings.Path) ? TinyModelFolder.DefaultPath() : settings.Path, device);
     }
+
+    private static torch.Device ResolveDevice(string device)
+    {
+        if (device.StartsWith("cuda", StringComparison.Ordinal) && !torch.cuda.is_available())
+        {
+            throw new ModelRuntimeUnavailableException(
+                $"StarKv:Model:Device is '{device}' but CUDA is not available: this build uses the CPU libtorch (build with -p:TorchBackend=cuda on a GPU node) or the node has no visible GPU.");
+        }
+
+        return new torch.Device(device);
+    }
+
+    private static torch.ScalarType ResolveDType(string dtype) => dtype switch
+    {
+        "bfloat16" => torch.ScalarType.BFloat16,
+        "float16" => torch.ScalarType.Float16,
+        _ => torch.ScalarType.Float32,
+    };
 }

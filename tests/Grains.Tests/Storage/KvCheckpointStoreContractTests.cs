@@ -122,21 +122,19 @@ public abstract class KvCheckpointStoreContractTests
     }
 
     [Fact]
-    public async Task Pruning_deletes_the_sessions_checkpoints_before_the_given_step_only()
+    public async Task Pruning_keeps_only_the_referenced_checkpoint_of_the_session()
     {
-        var step1 = await Store.WriteAsync(Session, 1, Checkpoint(10, seed: 11), CancellationToken.None);
-        var step9 = await Store.WriteAsync(Session, 9, Checkpoint(10, seed: 12), CancellationToken.None);
-        var step10 = await Store.WriteAsync(Session, 10, Checkpoint(10, seed: 13), CancellationToken.None);
-        var step11 = await Store.WriteAsync(Session, 11, Checkpoint(10, seed: 14), CancellationToken.None);
-        var neighbour = await Store.WriteAsync("tenant-b/other", 1, Checkpoint(10, seed: 15), CancellationToken.None);
+        var old = await Store.WriteAsync(Session, 1, Checkpoint(10, seed: 11), CancellationToken.None);
+        var sameStep = await Store.WriteAsync(Session, 2, Checkpoint(10, seed: 12), CancellationToken.None);
+        var kept = await Store.WriteAsync(Session, 2, Checkpoint(10, seed: 13), CancellationToken.None);
+        var neighbour = await Store.WriteAsync("tenant-b/other", 1, Checkpoint(10, seed: 14), CancellationToken.None);
 
-        await Store.PruneAsync(Session, 10, CancellationToken.None);
+        await Store.PruneAsync(Session, kept, CancellationToken.None);
 
-        await Assert.ThrowsAsync<CheckpointStoreException>(() => Store.ReadAsync(step1, CancellationToken.None));
-        await Assert.ThrowsAsync<CheckpointStoreException>(() => Store.ReadAsync(step9, CancellationToken.None));
-        Assert.Equal(Checkpoint(10, seed: 13), await Store.ReadAsync(step10, CancellationToken.None));
-        Assert.Equal(Checkpoint(10, seed: 14), await Store.ReadAsync(step11, CancellationToken.None));
-        Assert.Equal(Checkpoint(10, seed: 15), await Store.ReadAsync(neighbour, CancellationToken.None));
+        await Assert.ThrowsAsync<CheckpointStoreException>(() => Store.ReadAsync(old, CancellationToken.None));
+        await Assert.ThrowsAsync<CheckpointStoreException>(() => Store.ReadAsync(sameStep, CancellationToken.None));
+        Assert.Equal(Checkpoint(10, seed: 13), await Store.ReadAsync(kept, CancellationToken.None));
+        Assert.Equal(Checkpoint(10, seed: 14), await Store.ReadAsync(neighbour, CancellationToken.None));
     }
 
     [Fact]

@@ -67,8 +67,11 @@ public sealed class AzureBlobKvCheckpointStore : IKvCheckpointStore
     public Task DeleteAsync(string sessionKey, CancellationToken cancellationToken) =>
         DeleteWhereAsync(sessionKey, _ => true, cancellationToken);
 
-    public Task PruneAsync(string sessionKey, long keepFromStep, CancellationToken cancellationToken) =>
-        DeleteWhereAsync(sessionKey, name => CheckpointBlobs.IsBefore(name, keepFromStep), cancellationToken);
+    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        return DeleteWhereAsync(sessionKey, name => !string.Equals(name, keep.BlobName, StringComparison.Ordinal), cancellationToken);
+    }
 
     private async Task DeleteWhereAsync(string sessionKey, Func<string, bool> delete, CancellationToken cancellationToken)
     {

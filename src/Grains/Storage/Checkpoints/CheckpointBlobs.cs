@@ -8,9 +8,6 @@ internal static class CheckpointBlobs
 {
     public const string Extension = ".kvc";
 
-    /// <summary>Digits of the zero-padded step index that starts each checkpoint's file name.</summary>
-    private const int StepDigits = 12;
-
     /// <summary>The folder-like prefix of a session's checkpoints: <c>kv/{escaped session key}/</c>.</summary>
     public static string SessionPrefix(string sessionKey)
     {
@@ -58,15 +55,6 @@ internal static class CheckpointBlobs
         {
             throw new ArgumentException($"'{reference.BlobName}' is not a checkpoint blob name (kv/{{session}}/{{step}}-{{id}}{Extension}).", nameof(reference));
         }
-    }
-
-    /// <summary>True when <paramref name="blobName"/> (a name under <see cref="SessionPrefix"/>) holds a step before <paramref name="keepFromStep"/>.</summary>
-    public static bool IsBefore(string blobName, long keepFromStep)
-    {
-        var file = blobName[(blobName.LastIndexOf('/') + 1)..];
-        return file.Length > StepDigits
-            && long.TryParse(file.AsSpan(0, StepDigits), NumberStyles.None, CultureInfo.InvariantCulture, out var step)
-            && step < keepFromStep;
     }
 
     /// <summary>Throws <see cref="CheckpointStoreException"/> unless <paramref name="bytes"/> are exactly what <paramref name="reference"/> describes.</summary>

@@ -72,8 +72,9 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
         return Task.CompletedTask;
     }
 
-    public Task PruneAsync(string sessionKey, long keepFromStep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(keep);
         cancellationToken.ThrowIfCancellationRequested();
         var folder = PathOf(CheckpointBlobs.SessionPrefix(sessionKey).TrimEnd('/'));
         if (!Directory.Exists(folder))
@@ -81,9 +82,10 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
             return Task.CompletedTask;
         }
 
+        var kept = PathOf(keep.BlobName);
         foreach (var file in Directory.EnumerateFiles(folder, "*" + CheckpointBlobs.Extension))
         {
-            if (CheckpointBlobs.IsBefore(Path.GetFileName(file), keepFromStep))
+            if (!string.Equals(file, kept, StringComparison.Ordinal))
             {
                 File.Delete(file);
             }

@@ -23,9 +23,8 @@ public interface IKvCheckpointStore
     Task DeleteAsync(string sessionKey, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes the checkpoints of <paramref name="sessionKey"/> taken before step <paramref name="keepFromStep"/>.
-    /// After writing step N's checkpoint, pruning from N − 1 keeps the one the persisted state still names until its
-    /// own write completes.
+    /// Deletes every checkpoint of <paramref name="sessionKey"/> except the one <paramref name="keep"/> references;
+    /// call it once the persisted state names <paramref name="keep"/>.
     /// </summary>
-    Task PruneAsync(string sessionKey, long keepFromStep, CancellationToken cancellationToken);
+    Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken);
 }

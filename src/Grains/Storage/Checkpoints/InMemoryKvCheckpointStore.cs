@@ -44,11 +44,12 @@ public sealed class InMemoryKvCheckpointStore : IKvCheckpointStore
         return Task.CompletedTask;
     }
 
-    public Task PruneAsync(string sessionKey, long keepFromStep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(keep);
         cancellationToken.ThrowIfCancellationRequested();
         var prefix = CheckpointBlobs.SessionPrefix(sessionKey);
-        foreach (var name in _blobs.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && CheckpointBlobs.IsBefore(n, keepFromStep)))
+        foreach (var name in _blobs.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n != keep.BlobName))
         {
             _blobs.TryRemove(name, out _);
         }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using StarKv.Grains.Checkpoints;
 
 namespace StarKv.Grains.Storage.Checkpoints;
 
@@ -27,17 +26,6 @@ public static class KvCheckpointStoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileSystemKvCheckpointStoreOptions>>(
             new OptionsProblemValidator<FileSystemKvCheckpointStoreOptions>(null, o => o.Problem())));
         services.Replace(ServiceDescriptor.Singleton<IKvCheckpointStore, FileSystemKvCheckpointStore>());
-        return services;
-    }
-
-    /// <summary>
-    /// Makes the registered <see cref="IKvCheckpointStore"/> the trajectory grain's
-    /// <see cref="ISessionCheckpointBlobs"/> (needs an <c>IModelRuntime</c> for the fingerprint).
-    /// </summary>
-    public static IServiceCollection AddKvCheckpointSessionBlobs(this IServiceCollection services)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        services.Replace(ServiceDescriptor.Singleton<ISessionCheckpointBlobs, KvCheckpointSessionBlobs>());
         return services;
     }
 

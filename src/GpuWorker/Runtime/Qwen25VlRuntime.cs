@@ -1,0 +1,172 @@
+using StarKv.Compression;
+using StarKv.Compression.Api;
+using StarKv.GpuWorker.Checkpoints;
+using StarKv.GpuWorker.Model;
+using StarKv.GpuWorker.Sessions;
+using StarKv.GpuWorker.Text;
+using StarKv.GpuWorker.TinyModel;
+using TorchSharp;
+
+namespace StarKv.GpuWorker.Runtime;
+
+/// <summary>
+/// A Qwen2.5-VL (UI-TARS-1.5) model loaded on one device with its tokenizer: the factory of <see cref="AgentSession"/>s.
+/// The model's weights are read once; sessions share the model and own their KV caches. Steps of different sessions
+/// on one runtime run one at a time (<see cref="ExecutionGate"/>): the device is busy with one prefill or decode
+/// anyway, and the model is not written for concurrent calls.
+/// </summary>
+public sealed class Qwen25VlRuntime : IModelRuntime
+{
+    private readonly CompressorFactory _compressors = new CompressorFactory();
+    private bool _disposed;
+
+    internal Qwen25VlRuntime(string modelId, Qwen25VlModel model, Qwen2Tokenizer tokenizer)
+    {
+        ModelId = modelId;
+        Model = model;
+        Tokenizer = tokenizer;
+        Fingerprint = model.Config.Fingerprint();
+        var text = model.Config.Text;
+        using var probe = torch.empty(1, dtype: model.DType);
+        KvBytesPerToken = (long)text.NumHiddenLayers * 2 * text.NumKeyValueHeads * text.HeadDim * probe.ElementSize;
+    }
+
+    public string ModelId { get; }
+
+    /// <summary>The configuration's fingerprint (<see cref="Qwen25VlConfig.Fingerprint"/>).</summary>
+    public string Fingerprint { get; }
+
+    public string Device => Model.Device.ToString();
+
+    /// <summary>layers · 2 (keys and values) · G · D · bytes per element of the model dtype.</summary>
+    public long KvBytesPerToken { get; }
+
+    public Qwen25VlModel Model { get; }
+
+    /// <summary>Held by a session while it runs the model (a step, or re-encoding screenshots on restore).</summary>
+    internal Lock ExecutionGate { get; } = new();
+
+    public Qwen2Tokenizer Tokenizer { get; }
+
+    public Qwen25VlConfig Config => Model.Config;
+
+    /// <summary>
+    /// Loads a Hugging Face checkpoint folder. The weights are read onto the CPU in <paramref name="dtype"/>, copied onto
+    /// <paramref name="device"/> by the model, and the read copy is freed, so the device holds one copy only.
+    /// </summary>
+    public static Qwen25VlRuntime LoadFolder(string folder, string modelId, torch.Device device, torch.ScalarType dtype)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        ArgumentNullException.ThrowIfNull(device);
+        Qwen25VlModel model;
+        Qwen2Tokenizer tokenizer;
+        using (var checkpoint = CheckpointLoader.Load(folder, dtype, torch.CPU))
+        {
+            model = Qwen25VlModel.Load(checkpoint.Config, checkpoint.Weights, device, dtype);
+            tokenizer = checkpoint.Tokenizer;
+        }
+
+        return new Qwen25VlRuntime(modelId, model, tokenizer);
+    }
+
+    /// <summary>
+    /// Loads the built-in tiny model (fp32), writing it into <paramref name="cacheFolder"/> first unless the folder
+    /// already holds it intact; then the same loader as <see cref="LoadFolder"/>. Its id is "tiny".
+    /// </summary>
+    public static Qwen25VlRuntime LoadBuiltInTiny(string cacheFolder, torch.Device device)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(cacheFolder);
+        TinyModelFolder.EnsureWritten(cacheFolder, TinyModelFolder.DefaultSeed);
+        return LoadFolder(cacheFolder, "tiny", device, torch.ScalarType.Float32);
+    }
+
+    /// <exception cref="ArgumentException">An unknown method (the message lists the known ones), a budget outside (0, 1] or below one token, or fewer than one new token.</exception>
+    public IAgentSession CreateSession(SessionOptions options)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Validate(options);
+        return new AgentSession(this, options, _compressors.Create(options.Method, new CompressorOptions { Seed = options.Seed }));
+    }
+
+    /// <summary>
+    /// Opens a session that compresses with <paramref name="compressor"/> instead of the one
+    /// <see cref="SessionOptions.Method"/> names (benchmarks, methods with non-default options). The options are
+    /// still validated; a checkpoint of this session restores with the compressor its method names.
+    /// </summary>
+    public AgentSession CreateSession(SessionOptions options, IKvCompressor compressor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(compressor);
+        Validate(options);
+        return new AgentSession(this, options, compressor);
+    }
+
+    /// <exception cref="SessionCheckpointException">Another model's or format version's checkpoint, or damaged bytes.</exception>
+    public IAgentSession RestoreSession(ReadOnlySpan<byte> checkpoint)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var saved = SessionCheckpoint.Read(checkpoint, Fingerprint);
+        try
+        {
+            Validate(saved.Options);
+        }
+        catch (ArgumentException e)
+        {
+            saved.Dispose();
+            throw new SessionCheckpointException($"The session checkpoint holds invalid options: {e.Message}", e);
+        }
+
+        var compressor = _compressors.Create(saved.Options.Method, new CompressorOptions { Seed = saved.Options.Seed });
+        return AgentSession.Restore(this, saved, compressor);
+    }
+
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            Model.Dispose();
+        }
+    }
+
+    internal static void Validate(SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Method)
+            || !CompressorFactory.Names.Contains(options.Method.Trim().ToLowerInvariant(), StringComparer.Ordinal))
+        {
+            throw new ArgumentException(
+                $"Unknown compression method '{options.Method}'. Known methods: {string.Join(", ", CompressorFactory.Names)}.", nameof(options));
+        }
+
+        if (options.BudgetTokens is { } tokens)
+        {
+            if (tokens <= 0)
+            {
+                throw new ArgumentException($"BudgetTokens must be positive; got {tokens}.", nameof(options));
+            }
+        }
+        else if (double.IsNaN(options.BudgetRatio) || options.BudgetRatio <= 0 || options.BudgetRatio > 1)
+        {
+            throw new ArgumentException($"BudgetRatio must be in (0, 1]; got {options.BudgetRatio}.", nameof(options));
+        }
+
+        if (options.MaxNewTokens < 1)
+        {
+            throw new ArgumentException($"MaxNewTokens must be at least 1; got {options.MaxNewTokens}.", nameof(options));
+        }
+
+        if (options.HistoryScreenshots < 1)
+        {
+            throw new ArgumentException($"HistoryScreenshots must be at least 1; got {options.HistoryScreenshots}.", nameof(options));
+        }
+
+        if (!Enum.IsDefined(options.Mode))
+        {
+            throw new ArgumentException($"Unknown session mode {(int)options.Mode}.", nameof(options));
+        }
+
+        ArgumentNullException.ThrowIfNull(options.Task, nameof(options));
+    }
+}

@@ -1,0 +1,510 @@
+using System.Diagnostics;
+using StarKv.Compression.Api;
+using StarKv.GpuWorker.Cache;
+using StarKv.GpuWorker.Images;
+using StarKv.GpuWorker.Model;
+using StarKv.GpuWorker.Model.Positions;
+using StarKv.GpuWorker.Runtime;
+using StarKv.GpuWorker.Text;
+using TorchSharp;
+
+namespace StarKv.GpuWorker.Sessions;
+
+/// <summary>
+/// One agent trajectory on a <see cref="Qwen25VlRuntime"/>. A step preprocesses the screenshot, runs the vision
+/// encoder, builds the turn with Qwen2.5-VL's chat template, prefills it with M-RoPE positions continuing from the
+/// session's next position, compresses every layer's cache with the session's compressor right after that layer's
+/// attention, and greedy-decodes the reply.
+/// <para>
+/// Turns (<see cref="SessionMode.RetainedCache"/>): the first step is <c>system</c>, a user turn with the UI-TARS
+/// computer prompt for the task (<see cref="SessionOptions.Task"/>, or the first instruction when the task is empty),
+/// a user turn with the screenshot followed by the instruction (omitted when it became the task), and
+/// <c>&lt;|im_start|&gt;assistant\n</c>. A later step continues the conversation exactly as the chat template renders
+/// it: <c>&lt;|im_end|&gt;\n&lt;|im_start|&gt;user\n</c>, the screenshot, the instruction,
+/// <c>&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n</c>. Decoding stops at <c>&lt;|im_end|&gt;</c> or after
+/// <see cref="SessionOptions.MaxNewTokens"/> tokens. Every generated token enters the cache: each decode step appends
+/// the previous token, and the last one (plus <c>&lt;|im_end|&gt;</c> when decoding was cut off) opens the next
+/// step's prefill, so the history is the same tokens as the chat template's. Decoding never emits the vision tokens
+/// (image/video pad, vision start/end): they are masked, since they would make the history unreadable.
+/// </para>
+/// <para>
+/// <see cref="SessionMode.ReprefillHistory"/> keeps no cache between steps: each step prefills the whole history
+/// (system, task prompt, for each past step its screenshot turn if among the last
+/// <see cref="SessionOptions.HistoryScreenshots"/> screenshots counting the current one, then its reply as an
+/// assistant turn), then the current screenshot, into a fresh cache that is compressed and decoded from, then freed.
+/// </para>
+/// <para>
+/// Failure: a step that fails after it began changing the session (a compressor throws, the token is cancelled
+/// between layers or decode tokens) restores the session to its state before the step: the cache is copied on its
+/// device before the prefill (a copy of the compressed cache, small next to the step's activations) and the
+/// compressor state is saved as bytes. An undecodable screenshot fails before anything changes. Sessions take one
+/// step at a time; a concurrent call fails with <see cref="InvalidOperationException"/>. Steps of all sessions of
+/// a runtime are serialised by the runtime.
+/// </para>
+/// </summary>
+public sealed class AgentSession : IAgentSession
+{
+    private readonly Qwen25VlRuntime _runtime;
+    private readonly IKvCompressor _compressor;
+    private readonly List<SessionHistoryStep> _history = [];
+    private readonly List<KeptScreenshot> _screenshots = [];
+    private readonly List<int> _appendedIds = [];
+    private readonly torch.Tensor _bannedTokens; // [4] int64: vision tokens never decoded
+    private CompressorState _state;
+    private KvCache? _cache;
+    private List<int> _pending = [];
+    private string? _taskPrompt;
+    private float[]? _lastPromptLogits;
+    private int _busy;
+    private bool _disposed;
+
+    internal AgentSession(Qwen25VlRuntime runtime, SessionOptions options, IKvCompressor compressor)
+    {
+        _runtime = runtime;
+        Options = options;
+        _compressor = compressor;
+        _state = new CompressorState();
+        _cache = options.Mode == SessionMode.RetainedCache ? runtime.Model.NewCache() : null;
+        var tokens = runtime.Config.Tokens;
+        _bannedTokens = torch.tensor(
+            new long[] { tokens.ImageTokenId, tokens.VideoTokenId, tokens.VisionStartTokenId, tokens.VisionEndTokenId },
+            device: runtime.Model.Device).DetachFromDisposeScope(); // [4]
+    }
+
+    public SessionOptions Options { get; }
+
+    public int StepsTaken => _history.Count;
+
+    public long KvBytes => _cache?.Bytes ?? 0;
+
+    /// <summary>The M-RoPE position the next token of the session takes (in re-prefill mode: of the last prefilled sequence).</summary>
+    public long NextPosition { get; private set; }
+
+    /// <summary>The finished steps: instruction, reply, image pad count.</summary>
+    public IReadOnlyList<SessionHistoryStep> History => _history;
+
+    /// <summary>The fp32 logits after the last step's prefill (the first reply token's distribution), or null before any step.</summary>
+    public IReadOnlyList<float>? LastPromptLogits => _lastPromptLogits;
+
+    /// <summary>
+    /// The token ids this instance has appended to its cache since it was opened or restored, prefilled and decoded,
+    /// in order (retained mode; in re-prefill mode the last step's sequence). Not part of a checkpoint.
+    /// </summary>
+    public IReadOnlyList<int> AppendedIds => _appendedIds;
+
+    /// <summary>Tokens the session has appended to its cache so far (retained mode), prefilled or decoded.</summary>
+    public long SeenTokens => _cache?.SeenTokens ?? 0;
+
+    public StepOutcome Step(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instruction);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("A step of this session is already running; a session takes one step at a time.");
+        }
+
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var gate = _runtime.ExecutionGate.EnterScope();
+            using var noGrad = torch.no_grad();
+            return Options.Mode == SessionMode.RetainedCache
+                ? StepRetained(screenshot, instruction, cancellationToken)
+                : StepReprefill(screenshot, instruction, cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    public byte[] Save()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("A step of this session is running; save after it finished.");
+        }
+
+        try
+        {
+            using var checkpoint = new SessionCheckpoint
+            {
+                Fingerprint = _runtime.Fingerprint,
+                Options = Options,
+                StepsTaken = StepsTaken,
+                NextPosition = NextPosition,
+                TaskPrompt = _taskPrompt,
+                History = _history,
+                PendingIds = _pending,
+                Screenshots = _screenshots.Select(s => new SavedScreenshot(s.StepIndex, s.Bytes)).ToArray(),
+                CompressorState = _state.ToBytes(),
+                Layers = _cache?.Export(torch.CPU) ?? [],
+            };
+            return checkpoint.ToBytes();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _cache?.Dispose();
+        foreach (var shot in _screenshots)
+        {
+            shot.Dispose();
+        }
+
+        _bannedTokens.Dispose();
+    }
+
+    internal static AgentSession Restore(Qwen25VlRuntime runtime, SessionCheckpoint saved, IKvCompressor compressor)
+    {
+        using (saved)
+        {
+            var session = new AgentSession(runtime, saved.Options, compressor);
+            try
+            {
+                using var gate = runtime.ExecutionGate.EnterScope();
+                session.Load(saved);
+                return session;
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private void Load(SessionCheckpoint saved)
+    {
+        var model = _runtime.Model;
+        if (Options.Mode == SessionMode.RetainedCache)
+        {
+            if (saved.Layers.Count != model.LayerCount)
+            {
+                throw new SessionCheckpointException($"The session checkpoint holds {saved.Layers.Count} cache layers; the model has {model.LayerCount}.");
+            }
+
+            try
+            {
+                var restored = KvCache.Restore(saved.Layers, model.Device, model.DType);
+                _cache?.Dispose();
+                _cache = restored;
+            }
+            catch (ArgumentException e)
+            {
+                throw new SessionCheckpointException($"The session checkpoint's cache does not fit the model: {e.Message}", e);
+            }
+        }
+
+        try
+        {
+            _state = CompressorState.FromBytes(saved.CompressorState);
+        }
+        catch (CompressorStateFormatException e)
+        {
+            throw new SessionCheckpointException($"The session checkpoint's compressor state is damaged: {e.Message}", e);
+        }
+
+        _history.AddRange(saved.History);
+        _pending = [.. saved.PendingIds];
+        _taskPrompt = saved.TaskPrompt;
+        NextPosition = saved.NextPosition;
+        foreach (var shot in saved.Screenshots)
+        {
+            try
+            {
+                using var image = Qwen2VlImageProcessor.Process(shot.Bytes, _runtime.Config.Image, model.Device);
+                _screenshots.Add(new KeptScreenshot(shot.StepIndex, shot.Bytes, image.Grid, model.EncodeImage(image.Patches, image.Grid).DetachFromDisposeScope()));
+            }
+            catch (ImageDecodeException e)
+            {
+                throw new SessionCheckpointException($"The session checkpoint's screenshot of step {shot.StepIndex} cannot be decoded: {e.Message}", e);
+            }
+        }
+    }
+
+    private StepOutcome StepRetained(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    {
+        var model = _runtime.Model;
+        using var image = Qwen2VlImageProcessor.Process(screenshot.Span, _runtime.Config.Image, model.Device);
+        var watch = Stopwatch.StartNew();
+        using var features = model.EncodeImage(image.Patches, image.Grid); // [V, hidden]
+        var visionMs = watch.Elapsed.TotalMilliseconds;
+
+        var stepIndex = StepsTaken;
+        var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
+        var imageTokens = image.Grid.MergedTokenCount(_runtime.Config.Vision.SpatialMergeSize);
+        var userTurn = Qwen25VlChatTemplate.UserTurn([imageTokens], StepText(stepIndex, instruction));
+        var text = stepIndex == 0
+            ? Qwen25VlChatTemplate.SystemTurn() + Qwen25VlChatTemplate.UserTurn(taskPrompt) + userTurn + Qwen25VlChatTemplate.GenerationPrompt
+            : "\n" + userTurn + Qwen25VlChatTemplate.GenerationPrompt;
+        List<int> ids = [.. _pending, .. _runtime.Tokenizer.Encode(text)];
+        CheckImageTokens(ids, imageTokens);
+
+        var cache = _cache!;
+        var backup = cache.Export(cache.Device);
+        var stateBackup = _state.ToBytes();
+        try
+        {
+            var turn = RunTurn(ids, features, [image.Grid], stepIndex, cache, NextPosition, cancellationToken);
+            var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+            var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
+
+            _taskPrompt = taskPrompt;
+            _appendedIds.AddRange(ids);
+            _appendedIds.AddRange(decoded.Generated.Take(decoded.Count - 1));
+            _pending = decoded.Pending;
+            NextPosition = decoded.NextPosition;
+            _history.Add(new SessionHistoryStep(instruction, decoded.Reply, imageTokens));
+            _lastPromptLogits = turn.Logits;
+            return outcome;
+        }
+        catch
+        {
+            _cache = KvCache.Restore(backup, cache.Device, cache.DType);
+            cache.Dispose();
+            _state = CompressorState.FromBytes(stateBackup);
+            throw;
+        }
+        finally
+        {
+            foreach (var layer in backup)
+            {
+                layer.Dispose();
+            }
+        }
+    }
+
+    private StepOutcome StepReprefill(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    {
+        var model = _runtime.Model;
+        var merge = _runtime.Config.Vision.SpatialMergeSize;
+        var bytes = screenshot.ToArray();
+        using var image = Qwen2VlImageProcessor.Process(bytes, _runtime.Config.Image, model.Device);
+        var watch = Stopwatch.StartNew();
+        var features = model.EncodeImage(image.Patches, image.Grid).DetachFromDisposeScope(); // [V, hidden]
+        var visionMs = watch.Elapsed.TotalMilliseconds;
+        var current = new KeptScreenshot(StepsTaken, bytes, image.Grid, features);
+        try
+        {
+            var stepIndex = StepsTaken;
+            var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
+            var text = new System.Text.StringBuilder(Qwen25VlChatTemplate.SystemTurn()).Append(Qwen25VlChatTemplate.UserTurn(taskPrompt));
+            for (var i = 0; i < _history.Count; i++)
+            {
+                if (_screenshots.FirstOrDefault(s => s.StepIndex == i) is { } shot)
+                {
+                    text.Append(Qwen25VlChatTemplate.UserTurn([shot.Grid.MergedTokenCount(merge)], StepText(i, _history[i].Instruction)));
+                }
+
+                text.Append(Qwen25VlChatTemplate.AssistantTurn(_history[i].Reply));
+            }
+
+            var imageTokens = image.Grid.MergedTokenCount(merge);
+            text.Append(Qwen25VlChatTemplate.UserTurn([imageTokens], StepText(stepIndex, instruction))).Append(Qwen25VlChatTemplate.GenerationPrompt);
+            List<int> ids = [.. _runtime.Tokenizer.Encode(text.ToString())];
+            List<KeptScreenshot> shots = [.. _screenshots, current];
+            CheckImageTokens(ids, shots.Sum(s => s.Grid.MergedTokenCount(merge)));
+
+            using var allFeatures = torch.cat(shots.Select(s => s.Features).ToArray(), 0); // [ΣV, hidden]
+            using var cache = model.NewCache();
+            var stateBackup = _state.ToBytes();
+            try
+            {
+                var turn = RunTurn(ids, allFeatures, shots.Select(s => s.Grid).ToArray(), shots[0].StepIndex, cache, 0, cancellationToken);
+                var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+                var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
+
+                _taskPrompt = taskPrompt;
+                _appendedIds.Clear();
+                _appendedIds.AddRange(ids);
+                _appendedIds.AddRange(decoded.Generated.Take(decoded.Count - 1));
+                NextPosition = decoded.NextPosition;
+                _history.Add(new SessionHistoryStep(instruction, decoded.Reply, imageTokens));
+                _lastPromptLogits = turn.Logits;
+                _screenshots.Add(current);
+                current = null;
+                while (_screenshots.Count > Options.HistoryScreenshots - 1)
+                {
+                    _screenshots[0].Dispose();
+                    _screenshots.RemoveAt(0);
+                }
+
+                return outcome;
+            }
+            catch
+            {
+                _state = CompressorState.FromBytes(stateBackup);
+                throw;
+            }
+        }
+        finally
+        {
+            current?.Dispose();
+        }
+    }
+
+    private TurnResult RunTurn(
+        List<int> ids, torch.Tensor features, GridThw[] grids, int firstScreenshotIndex, KvCache cache, long startPosition, CancellationToken cancellationToken)
+    {
+        var config = _runtime.Config;
+        var merge = config.Vision.SpatialMergeSize;
+        var imageTokenId = config.Tokens.ImageTokenId;
+        using var positions = MropePositions.ForTurn(ids, imageTokenId, grids, merge, startPosition);
+        var bookkeeping = MropePositions.Bookkeeping(ids, imageTokenId, grids, merge, cache.SeenTokens, firstScreenshotIndex);
+
+        // The current screenshot is the turn's last image: its tokens end at the last image pad.
+        var currentGrid = grids[^1];
+        var currentTokens = currentGrid.MergedTokenCount(merge);
+        var currentStart = ids.LastIndexOf(imageTokenId) - currentTokens + 1;
+        var screenshotGrid = new ScreenshotGrid(firstScreenshotIndex + grids.Length - 1, currentGrid.MergedRows(merge), currentGrid.MergedCols(merge));
+        var budget = Options.BudgetTokens is { } tokens ? KvBudget.FromTokens(tokens) : KvBudget.FromRatio(Options.BudgetRatio);
+        var kept = new long[cache.LayerCount];
+        var compressMs = 0.0;
+
+        void Compress(LayerAttentionCapture capture)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var layerWatch = Stopwatch.StartNew();
+            using var scope = torch.NewDisposeScope();
+            var turnLength = capture.TurnQueries.shape[1];
+            var window = Math.Min(_compressor.WindowSize, turnLength);
+            var input = new LayerCompressionInput
+            {
+                WindowQueries = capture.TurnQueries.narrow(1, turnLength - window, window), // [H, W, D]
+                TurnQueries = capture.TurnQueries,
+                Keys = capture.Cache.Keys,
+                ScreenshotHiddenStates = capture.HiddenStatesIn.narrow(0, currentStart, currentTokens), // [V, hidden]
+                Tokens = capture.Cache.Tokens,
+                CurrentScreenshot = screenshotGrid,
+                LayerIndex = capture.LayerIndex,
+                LayerCount = capture.LayerCount,
+                SeenTokens = capture.Cache.SeenTokens,
+                Budget = budget,
+                State = _state,
+            };
+            using var selection = _compressor.Compress(input);
+            if (!selection.IsNoOp)
+            {
+                capture.Cache.Gather(selection.Indices);
+            }
+
+            kept[capture.LayerIndex] = capture.Cache.Count;
+            compressMs += layerWatch.Elapsed.TotalMilliseconds;
+        }
+
+        var watch = Stopwatch.StartNew();
+        using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress); // [vocab]
+        using var host = logits.cpu();
+        var values = host.data<float>().ToArray();
+        var prefillMs = watch.Elapsed.TotalMilliseconds - compressMs;
+        return new TurnResult(values, positions.NextPosition, kept, prefillMs, compressMs);
+    }
+
+    private DecodeResult Decode(float[] promptLogits, KvCache cache, long startPosition, CancellationToken cancellationToken)
+    {
+        var model = _runtime.Model;
+        var imEnd = _runtime.Config.Tokens.EosTokenId;
+        var watch = Stopwatch.StartNew();
+        var generated = new List<int>();
+        int next;
+        using (var first = torch.tensor(promptLogits, device: model.Device)) // [vocab]
+        {
+            next = Greedy(first);
+        }
+
+        generated.Add(next);
+        var position = startPosition;
+        while (next != imEnd && generated.Count < Options.MaxNewTokens)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var logits = model.DecodeStep(next, position, cache); // [vocab]
+            position++;
+            next = Greedy(logits);
+            generated.Add(next);
+        }
+
+        // The last token is not in the cache yet: the next step's prefill starts with it (and closes the reply).
+        List<int> pending = next == imEnd ? [imEnd] : [next, imEnd];
+        var replyIds = next == imEnd ? generated.Take(generated.Count - 1) : generated;
+        var reply = _runtime.Tokenizer.Decode(replyIds);
+        return new DecodeResult(reply, generated, pending, position, watch.Elapsed.TotalMilliseconds);
+    }
+
+    private int Greedy(torch.Tensor logits)
+    {
+        using var scope = torch.NewDisposeScope();
+        var masked = logits.index_fill(0, _bannedTokens, float.NegativeInfinity); // [vocab]
+        return (int)masked.argmax().item<long>();
+    }
+
+    private StepOutcome Outcome(int stepIndex, PreprocessedImage image, int prefilled, TurnResult turn, DecodeResult decoded, double visionMs, KvCache cache)
+    {
+        var figures = new StepFigures
+        {
+            TokensPrefilled = prefilled,
+            TokensDecoded = decoded.Count,
+            SeenTokens = cache.SeenTokens,
+            KeptPerLayer = turn.KeptPerLayer,
+            KvBytes = cache.Bytes,
+            FullKvBytes = cache.SeenTokens * _runtime.KvBytesPerToken,
+            VisionMs = visionMs,
+            PrefillMs = turn.PrefillMs,
+            CompressMs = turn.CompressMs,
+            DecodeMs = decoded.Milliseconds,
+        };
+        return new StepOutcome(stepIndex, decoded.Reply, image.OriginalWidth, image.OriginalHeight, image.ResizedWidth, image.ResizedHeight, figures);
+    }
+
+    private string TaskPromptFor(string instruction) =>
+        UiTarsPrompts.Computer(Options.Task.Length > 0 ? Options.Task : instruction);
+
+    /// <summary>The text after a step's screenshot: its instruction, unless the first instruction became the task.</summary>
+    private string? StepText(int stepIndex, string instruction) =>
+        instruction.Length == 0 || (stepIndex == 0 && Options.Task.Length == 0) ? null : instruction;
+
+    private void CheckImageTokens(IReadOnlyList<int> ids, int expected)
+    {
+        var imageTokenId = _runtime.Config.Tokens.ImageTokenId;
+        var found = ids.Count(id => id == imageTokenId);
+        if (found != expected)
+        {
+            throw new ArgumentException(
+                $"The turn holds {found} image pad tokens but its screenshots need {expected}: the instruction or history must not contain vision special tokens.");
+        }
+    }
+
+    private sealed record TurnResult(float[] Logits, long NextPosition, IReadOnlyList<long> KeptPerLayer, double PrefillMs, double CompressMs);
+
+    private sealed record DecodeResult(string Reply, List<int> Generated, List<int> Pending, long NextPosition, double Milliseconds)
+    {
+        public int Count => Generated.Count;
+    }
+
+    /// <summary>A screenshot a re-prefilling session re-sends: its bytes (for checkpoints), grid and encoded tokens.</summary>
+    private sealed class KeptScreenshot(int stepIndex, byte[] bytes, GridThw grid, torch.Tensor features) : IDisposable
+    {
+        public int StepIndex { get; } = stepIndex;
+
+        public byte[] Bytes { get; } = bytes;
+
+        public GridThw Grid { get; } = grid;
+
+        /// <summary>// [V, hidden]</summary>
+        public torch.Tensor Features { get; } = features;
+
+        public void Dispose() => Features.Dispose();
+    }
+}

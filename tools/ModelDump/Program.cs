@@ -1,0 +1,51 @@
+using System.CommandLine;
+using StarKv.GpuWorker.Diagnostics;
+using StarKv.GpuWorker.TinyModel;
+using TorchSharp;
+
+var model = new Option<DirectoryInfo?>("--model") { Description = "A Hugging Face Qwen2.5-VL checkpoint folder (config.json, tokenizer.json, safetensors)." };
+var tiny = new Option<bool>("--tiny") { Description = "Use the built-in tiny model (written to a temp folder) instead of --model." };
+var image = new Option<FileInfo>("--image") { Description = "The screenshot (PNG or JPEG).", Required = true };
+var text = new Option<string>("--text") { Description = "The instruction placed after the image in the user turn.", Required = true };
+var output = new Option<DirectoryInfo>("--out") { Description = "The folder to write logits.npy, hidden_state_{i}.npy and inputs.json into.", Required = true };
+var hidden = new Option<bool>("--hidden-states") { Description = "Also write every hidden state (transformers' hidden_states)." };
+var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+
+var root = new RootCommand("Dumps the last position's logits of a single-turn prompt (and optionally the hidden states) as .npy files.")
+{
+    model, tiny, image, text, output, hidden, device,
+};
+root.Validators.Add(result =>
+{
+    if ((result.GetValue(model) is null) == !result.GetValue(tiny))
+    {
+        result.AddError("Give exactly one of --model <folder> and --tiny.");
+    }
+});
+root.SetAction(parse =>
+{
+    var folder = parse.GetValue(model)?.FullName;
+    if (folder is null)
+    {
+        folder = Path.Combine(Path.GetTempPath(), $"starkv-tiny-model-{TinyModelFolder.DefaultSeed}");
+        TinyModelFolder.EnsureWritten(folder, TinyModelFolder.DefaultSeed);
+    }
+
+    var imageFile = parse.GetValue(image)!;
+    if (!imageFile.Exists)
+    {
+        Console.Error.WriteLine($"No image at {imageFile.FullName}.");
+        return 2;
+    }
+
+    var result = LogitsDump.Run(
+        folder, File.ReadAllBytes(imageFile.FullName), parse.GetValue(text)!, parse.GetValue(output)!.FullName, parse.GetValue(hidden), new torch.Device(parse.GetValue(device)!));
+    Console.WriteLine($"{result.InputIds.Count} input tokens, image grid (t, h, w) = ({result.Grid.T}, {result.Grid.H}, {result.Grid.W})");
+    foreach (var file in result.Files)
+    {
+        Console.WriteLine(file);
+    }
+
+    return 0;
+});
+return root.Parse(args).Invoke();
