@@ -10,6 +10,8 @@ command -v patchelf >/dev/null || need_apt+=(patchelf)
 command -v g++ >/dev/null || need_apt+=(g++)
 # npm installs Azurite, the blob storage emulator the storage tests run against.
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The multi-process cluster test (tests/Cluster.Tests) runs a real Redis for Orleans clustering.
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

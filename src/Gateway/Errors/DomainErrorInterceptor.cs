@@ -47,6 +47,10 @@ public sealed partial class DomainErrorInterceptor(ILogger<DomainErrorIntercepto
                     return new Status(StatusCode.InvalidArgument, argument.Message);
                 case OperationCanceledException:
                     return new Status(StatusCode.Cancelled, "The call was cancelled.");
+                case OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException:
+                    // The silo that held the grain is gone or unreachable (a crash before the cluster declared it dead);
+                    // the grain comes back elsewhere from its checkpoint, so the client retries the same step.
+                    return new Status(StatusCode.Unavailable, $"The silo serving this session is unavailable; retry: {e.Message}");
                 case TimeoutException timeout:
                     return new Status(StatusCode.DeadlineExceeded, timeout.Message);
                 case AggregateException { InnerExceptions.Count: 1 } aggregate:

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace StarKv.Cluster.Tests.Load;
+
+/// <summary>What the load saw around a silo crash; written as Markdown and JSON under <c>artifacts/cluster-test/</c>.</summary>
+public sealed record CrashReport
+{
+    public required int Silos { get; init; }
+
+    public required int Sessions { get; init; }
+
+    public required double StartupSeconds { get; init; }
+
+    public required double LoadSeconds { get; init; }
+
+    public required long StepsAnswered { get; init; }
+
+    public required long StepsReplayed { get; init; }
+
+    public required IReadOnlyDictionary<string, int> ErrorsByStatus { get; init; }
+
+    public required double LatencyP50Ms { get; init; }
+
+    public required double LatencyP99Ms { get; init; }
+
+    public required double LatencyMaxMs { get; init; }
+
+    public required string KilledSilo { get; init; }
+
+    public required double KilledAtSeconds { get; init; }
+
+    public required int SessionsOnKilledSilo { get; init; }
+
+    /// <summary>From the SIGKILL until every session that was on the killed silo had a step answered again.</summary>
+    public required double RecoverySeconds { get; init; }
+
+    /// <summary>Median over the killed silo's sessions of the time until each was answered again.</summary>
+    public required double RecoveryMedianSeconds { get; init; }
+
+    public required IReadOnlyDictionary<string, int> SessionsPerSiloAfter { get; init; }
+
+    public static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(p * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+
+    public string ToMarkdown()
+    {
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        text.AppendLine("# Multi-process cluster test: one silo killed under load");
+        text.AppendLine();
+        text.AppendLine(c, $"{Silos} silo processes + 1 gateway process (Redis clustering, Azurite checkpoints), {Sessions} sessions stepping in a loop through the gateway over gRPC; one silo killed with SIGKILL.");
+        text.AppendLine();
+        text.AppendLine("| figure | value |");
+        text.AppendLine("|---|---|");
+        text.AppendLine(c, $"| cluster start (processes up, all silos listed) | {StartupSeconds:F1} s |");
+        text.AppendLine(c, $"| load duration | {LoadSeconds:F1} s |");
+        text.AppendLine(c, $"| steps answered | {StepsAnswered} ({StepsReplayed} replayed from the stored result) |");
+        text.AppendLine(c, $"| errors by status | {(ErrorsByStatus.Count == 0 ? "none" : string.Join(", ", ErrorsByStatus.Select(e => $"{e.Key} × {e.Value}")))} |");
+        text.AppendLine(c, $"| step latency p50 / p99 / max | {LatencyP50Ms:F0} / {LatencyP99Ms:F0} / {LatencyMaxMs:F0} ms |");
+        text.AppendLine(c, $"| killed silo | {KilledSilo} at {KilledAtSeconds:F1} s, holding {SessionsOnKilledSilo} sessions |");
+        text.AppendLine(c, $"| until all its sessions were served again | {RecoverySeconds:F1} s (median {RecoveryMedianSeconds:F1} s) |");
+        text.AppendLine(c, $"| sessions per silo at the end | {string.Join(", ", SessionsPerSiloAfter.Select(p => $"{p.Key}: {p.Value}"))} |");
+        return text.ToString();
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+}

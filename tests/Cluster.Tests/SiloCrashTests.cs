@@ -1,0 +1,148 @@
+using System.Globalization;
+using StarKv.Cluster.Tests.Infrastructure;
+using StarKv.Cluster.Tests.Load;
+using StarKv.Protos.V1;
+using Xunit.Abstractions;
+
+namespace StarKv.Cluster.Tests;
+
+/// <summary>
+/// Three silo processes, one gateway process, Redis and Azurite; thirty sessions step in a loop while one silo is killed
+/// with SIGKILL. Its sessions come back on the other silos from their last checkpoint; the client sees at most retryable
+/// statuses, and in the end every session has taken exactly the steps the client sent, each applied once.
+/// </summary>
+public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int SessionCount = 30;
+    private static readonly TimeSpan StepDeadline = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan AfterRecovery = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan RecoveryLimit = TimeSpan.FromSeconds(90);
+
+    private readonly MultiProcessCluster _cluster = new();
+
+    public Task InitializeAsync() => _cluster.InitializeAsync();
+
+    public Task DisposeAsync() => _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task Killing_a_silo_under_load_loses_no_session_and_applies_no_step_twice()
+    {
+        var load = new SessionLoad(_cluster.Client, MultiProcessCluster.Bearer, SessionCount, StepDeadline);
+        await load.CreateAsync(CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var loadStarted = load.Now;
+        var running = load.RunAsync(stop.Token);
+        try
+        {
+            // Warm up until every session has run a few steps (and so has a checkpoint to come back from).
+            await WaitAsync(() => load.Sessions.All(s => s.StepsConfirmed >= 3) || load.Fatal.Count > 0, TimeSpan.FromSeconds(90), "every session to take 3 steps", load);
+            Assert.Empty(load.Fatal);
+
+            var bySilo = load.Sessions.GroupBy(s => s.Last!.Silo).OrderByDescending(g => g.Count()).ToList();
+            var victimAddress = bySilo[0].Key;
+            var victim = _cluster.SiloAt(victimAddress);
+            var lost = bySilo[0].Select(s => s.Id).ToHashSet();
+            var killedAt = load.Now;
+            victim.Process.KillHard();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"killed {victim.Process.Name} ({victimAddress}) at {(killedAt - loadStarted).TotalSeconds:F1} s of load, holding {lost.Count} sessions"));
+
+            await WaitAsync(() => load.Sessions.Where(s => lost.Contains(s.Id)).All(s => s.Last!.At > killedAt) || load.Fatal.Count > 0, RecoveryLimit,
+                "every session of the killed silo to be served again", load);
+            await Task.Delay(AfterRecovery);
+            await stop.CancelAsync();
+            await running;
+            var loadSeconds = (load.Now - loadStarted).TotalSeconds;
+            Assert.Empty(load.Fatal);
+
+            var recovery = load.Sessions.Where(s => lost.Contains(s.Id))
+                .Select(s => (s.Steps.First(step => step.At > killedAt).At - killedAt).TotalSeconds).ToList();
+            var sessions = load.Sessions;
+            var report = new CrashReport
+            {
+                Silos = MultiProcessCluster.SiloCount,
+                Sessions = SessionCount,
+                StartupSeconds = _cluster.StartupTime.TotalSeconds,
+                LoadSeconds = loadSeconds,
+                StepsAnswered = sessions.Sum(s => s.StepsConfirmed),
+                StepsReplayed = sessions.Sum(s => s.Steps.Count(step => step.Replayed)),
+                ErrorsByStatus = load.ErrorsByStatus.ToDictionary(e => e.Key.ToString(), e => e.Value),
+                LatencyP50Ms = CrashReport.Percentile(load.LatenciesMs, 0.50),
+                LatencyP99Ms = CrashReport.Percentile(load.LatenciesMs, 0.99),
+                LatencyMaxMs = load.LatenciesMs.Max(),
+                KilledSilo = victimAddress,
+                KilledAtSeconds = (killedAt - loadStarted).TotalSeconds,
+                SessionsOnKilledSilo = lost.Count,
+                RecoverySeconds = recovery.Max(),
+                RecoveryMedianSeconds = CrashReport.Percentile(recovery, 0.5),
+                SessionsPerSiloAfter = sessions.GroupBy(s => s.Last!.Silo).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
+            };
+            var markdown = report.ToMarkdown();
+            output.WriteLine(markdown);
+            var folder = BuildOutputs.ArtifactsFolder("cluster-test");
+            await File.WriteAllTextAsync(Path.Combine(folder, "report.md"), markdown);
+            await File.WriteAllTextAsync(Path.Combine(folder, "report.json"), report.ToJson());
+
+            // Only retryable statuses reached the client.
+            Assert.All(load.ErrorsByStatus.Keys, code => Assert.Contains(code, SessionLoad.Retryable));
+            // A replayed answer carries the silo that ran the step (possibly the killed one, just before it died);
+            // every step computed after the kill ran elsewhere, and each lost session computed at least one.
+            foreach (var session in sessions.Where(s => lost.Contains(s.Id)))
+            {
+                var computed = session.Steps.Where(step => step.At > killedAt && !step.Replayed).ToList();
+                Assert.NotEmpty(computed);
+                Assert.All(computed, step => Assert.NotEqual(victimAddress, step.Silo));
+            }
+
+            await AssertEveryStepAppliedOnceAsync(sessions);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+    }
+
+    /// <summary>
+    /// The server's step count equals the steps the client had answered; every session got the same inputs per index, so
+    /// a step applied twice (or skipped) would show as a session whose tokens seen at some index differ from the others'.
+    /// </summary>
+    private async Task AssertEveryStepAppliedOnceAsync(IReadOnlyList<SessionTrack> sessions)
+    {
+        foreach (var session in sessions)
+        {
+            var steps = session.Steps;
+            Assert.Equal(Enumerable.Range(0, steps.Count).Select(i => (long)i), steps.Select(s => s.StepIndex));
+            var info = await _cluster.Client.GetSessionAsync(new GetSessionRequest { SessionId = session.Id }, MultiProcessCluster.Bearer, deadline: DateTime.UtcNow.AddSeconds(30));
+            Assert.Equal(steps.Count, info.StepsTaken);
+            Assert.Equal(steps[^1].SeenTokens, info.SeenTokens);
+        }
+
+        var byIndex = sessions.SelectMany(s => s.Steps).GroupBy(s => s.StepIndex);
+        foreach (var index in byIndex)
+        {
+            var seen = index.Select(s => s.SeenTokens).Distinct().ToList();
+            Assert.True(seen.Count == 1, $"step {index.Key}: sessions saw different token counts ({string.Join(", ", seen)}), so some step ran twice or was lost");
+            var texts = index.Select(s => s.Text).Distinct().ToList();
+            Assert.True(texts.Count == 1, $"step {index.Key}: sessions answered differently ({string.Join(" | ", texts)})");
+        }
+
+        // Tokens seen grow at every step: each index's count is above the previous one's.
+        var perIndex = byIndex.OrderBy(g => g.Key).Select(g => g.First().SeenTokens).ToList();
+        Assert.All(perIndex.Zip(perIndex.Skip(1)), pair => Assert.True(pair.Second > pair.First, $"tokens seen went from {pair.First} to {pair.Second}"));
+    }
+
+    private async Task WaitAsync(Func<bool> condition, TimeSpan limit, string what, SessionLoad load)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                output.WriteLine(_cluster.Outputs());
+                Assert.Fail($"Timed out after {limit} waiting for {what}. Errors: {string.Join(", ", load.ErrorsByStatus.Select(e => $"{e.Key} × {e.Value}"))}; fatal: {string.Join("; ", load.Fatal)}; steps per session: {string.Join(", ", load.Sessions.Select(s => s.StepsConfirmed))}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+}
