@@ -31,6 +31,8 @@ public static class GatewayApp
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
+            // A step on a large model can take far longer than Orleans' default 30 s call timeout.
+            client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
             if (cluster.Clustering == "redis")
             {
                 client.UseRedisClustering(cluster.RedisConnectionString ?? throw new OptionsValidationException(

@@ -54,6 +54,26 @@ public sealed class SiloCommandTests : IDisposable
         Assert.True(Directory.Exists(Path.Combine(_root, "state")), "grain state was written under the storage folder");
     }
 
+    [Fact]
+    public async Task The_embedded_mode_runs_the_built_in_tiny_model_end_to_end()
+    {
+        using var output = new StringWriter();
+        var args = new List<string> { "--steps", "2", "--exit-after-demo" };
+        foreach (var (key, value) in SiloTestSupport.FreePortSettings(_root))
+        {
+            args.Add("--set");
+            args.Add($"{key}={value}");
+        }
+
+        var exitCode = await SiloCommand.Create(output: output).Parse(args).InvokeAsync(new InvocationConfiguration { Output = output });
+
+        var text = output.ToString();
+        Assert.True(exitCode == 0, text);
+        Assert.Contains("model tiny, method starkv", text, StringComparison.Ordinal);
+        Assert.Equal(2, text.Split('\n').Count(l => l.StartsWith("step ", StringComparison.Ordinal)));
+        Assert.Contains(": 2 steps,", text, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))

@@ -62,15 +62,15 @@ public sealed class SiloConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void The_built_in_runtime_factory_says_the_runtime_is_not_available()
+    public void The_runtime_factory_refuses_a_cuda_device_on_the_cpu_build_with_a_clear_message()
     {
         var settings = SiloTestSupport.FreePortSettings(_root);
+        settings["StarKv:Model:Device"] = "cuda:0";
         using var app = SiloHost.Build(new SiloLaunch { Overrides = settings });
 
         var error = Assert.Throws<ModelRuntimeUnavailableException>(() => app.Services.GetRequiredService<IModelRuntime>());
 
-        Assert.Contains("built-in tiny model", error.Message, StringComparison.Ordinal);
-        Assert.Contains("not available in this build", error.Message, StringComparison.Ordinal);
+        Assert.Contains("StarKv:Model:Device is 'cuda:0' but CUDA is not available", error.Message, StringComparison.Ordinal);
     }
 
     public void Dispose()

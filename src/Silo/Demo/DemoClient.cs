@@ -68,6 +68,10 @@ public sealed class DemoClient(Uri address, string apiKey, TextWriter output)
             }
 
             await run.RequestStream.CompleteAsync();
+            while (await run.ResponseStream.MoveNext(cancellationToken))
+            {
+                // The stream ends once the server has answered every step it was sent.
+            }
         }
 
         var final = await client.GetSessionAsync(new GetSessionRequest { SessionId = sessionId }, headers, cancellationToken: cancellationToken);

@@ -30,6 +30,15 @@ public static class SiloHost
     {
         ArgumentNullException.ThrowIfNull(launch);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        // Defaults below every other source: a quiet console (warnings and the host's start/stop lines) unless configured.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            },
+        });
         builder.Configuration.AddInMemoryCollection(launch.Overrides);
         if (launch.DemoApiKey is { } demoKey)
         {
@@ -60,6 +69,8 @@ public static class SiloHost
             ConfigureClustering(silo, cluster);
             ConfigureStorage(silo, storage);
             silo.AddStarKvGrains();
+            // A step on a large model (or on a CPU) can take far longer than Orleans' default 30 s call timeout.
+            silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
         });
 
         if (launch.HostGateway)
