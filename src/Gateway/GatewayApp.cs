@@ -9,6 +9,7 @@ using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Telemetry;
 
 namespace StarKv.Gateway;
 
@@ -31,6 +32,8 @@ public static class GatewayApp
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
+            // Trace context rides along grain calls, so the grain's spans join the gateway's step trace.
+            client.AddActivityPropagation();
             if (cluster.Clustering == "redis")
             {
                 client.UseRedisClustering(cluster.RedisConnectionString ?? throw new OptionsValidationException(
@@ -41,6 +44,7 @@ public static class GatewayApp
                 client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
             }
         });
+        builder.Services.AddStarKvTelemetry(builder.Configuration, "starkv-gateway");
         builder.AddStarKvGateway();
         var app = builder.Build();
         app.MapStarKvGateway();

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using StarKv.Gateway.Tenants;
+using StarKv.GpuWorker.Telemetry;
 using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Errors;
@@ -121,6 +122,9 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
     {
         var key = KeyOf(tenant.Id, request.SessionId);
         validator.Validate(request.StepIndex, request.Screenshot.Span, request.Instruction);
+        var started = clock.GetTimestamp();
+        using var span = StarKvTelemetry.StartStep(new StepTrace(tenant.Id, key.Session, request.StepIndex))
+            ?.SetTag(StarKvAttributes.ScreenshotBytes, request.Screenshot.Length);
 
         var usage = await grains.GetGrain<ITenantLedgerGrain>(tenant.Id).GetUsageAsync().ConfigureAwait(false);
         if (usage.KvBytes >= tenant.MaxKvBytes)
@@ -135,6 +139,8 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
             Screenshot = request.Screenshot.ToByteArray(),
             Instruction = request.Instruction,
         }).ConfigureAwait(false);
+        span?.SetTag(StarKvAttributes.Silo, record.Figures.Silo).SetTag(StarKvAttributes.Replayed, record.Replayed);
+        StarKvTelemetry.RecordStepLatency(tenant.Id, clock.GetElapsedTime(started));
         return ProtoMapping.ToResult(key.Session, record);
     }
 

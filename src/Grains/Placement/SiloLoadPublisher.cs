@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StarKv.GpuWorker.Sessions;
+using StarKv.GpuWorker.Telemetry;
 using StarKv.Grains.Sessions;
 
 namespace StarKv.Grains.Placement;
@@ -59,7 +60,7 @@ internal sealed partial class SiloLoadPublisher(
             var deadline = clock.GetUtcNow() + reporting.Value.ShutdownMoveTimeout;
             while (ledger.Count > 0 && clock.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
             {
-                await MoveAsync(ledger.Snapshot().Select(e => e.Key), retry: true).ConfigureAwait(false);
+                await MoveAsync(ledger.Snapshot().Select(e => e.Key), retry: true, MigrationReasons.Drain).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -83,7 +84,7 @@ internal sealed partial class SiloLoadPublisher(
                     var directive = await PublishAsync().ConfigureAwait(false);
                     if (directive.Drain)
                     {
-                        await MoveAsync(ledger.Snapshot().Select(e => e.Key), retry: false).ConfigureAwait(false);
+                        await MoveAsync(ledger.Snapshot().Select(e => e.Key), retry: false, MigrationReasons.Drain).ConfigureAwait(false);
                     }
                     else
                     {
@@ -128,12 +129,13 @@ internal sealed partial class SiloLoadPublisher(
         if (victims.Count > 0)
         {
             LogPressure(logger, Silo, ledger.KvBytesInUse, limit, victims.Count);
-            await MoveAsync(victims, retry: false).ConfigureAwait(false);
+            await MoveAsync(victims, retry: false, MigrationReasons.MemoryPressure).ConfigureAwait(false);
         }
     }
 
-    private async Task MoveAsync(IEnumerable<string> sessionKeys, bool retry)
+    private async Task MoveAsync(IEnumerable<string> sessionKeys, bool retry, string reason)
     {
+        RequestContext.Set(MigrationReasons.RequestContextKey, reason);
         foreach (var key in sessionKeys)
         {
             if (!retry && !_moving.Add(key))
@@ -152,6 +154,7 @@ internal sealed partial class SiloLoadPublisher(
             }
         }
 
+        RequestContext.Remove(MigrationReasons.RequestContextKey);
         _moving.IntersectWith(ledger.Snapshot().Select(e => e.Key));
     }
 

@@ -1,19 +1,46 @@
 using System.Collections.Concurrent;
+using StarKv.GpuWorker.Telemetry;
 
 namespace StarKv.Grains.Placement;
 
-/// <summary>The sessions active on this silo and the KV bytes each holds; the trajectory grains keep it current.</summary>
-public sealed class SiloSessionLedger
+/// <summary>
+/// The sessions active on this silo and the KV bytes each holds; the trajectory grains keep it current. It also
+/// publishes them as the silo's <see cref="StarKvInstruments.ActiveSessions"/> and <see cref="StarKvInstruments.KvBytes"/>
+/// (tag <c>silo</c>: this silo's Orleans address) when built with the silo's details.
+/// </summary>
+public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 {
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+    private readonly string? _silo = siloDetails?.SiloAddress.ToParsableString();
 
     public long KvBytesInUse => _sessions.Values.Sum(e => e.KvBytes);
 
     public int Count => _sessions.Count;
 
-    public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc) => _sessions[sessionKey] = new Entry(kvBytes, lastStepUtc);
+    public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc)
+    {
+        var entry = new Entry(kvBytes, lastStepUtc);
+        var added = false;
+        _sessions.AddOrUpdate(sessionKey, _ => { added = true; return entry; }, (_, _) => { added = false; return entry; });
+        if (_silo is not null)
+        {
+            if (added)
+            {
+                StarKvTelemetry.SessionActivated(_silo);
+            }
 
-    public void Forget(string sessionKey) => _sessions.TryRemove(sessionKey, out _);
+            StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
+        }
+    }
+
+    public void Forget(string sessionKey)
+    {
+        if (_sessions.TryRemove(sessionKey, out _) && _silo is not null)
+        {
+            StarKvTelemetry.SessionDeactivated(_silo);
+            StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
+        }
+    }
 
     public IReadOnlyList<KeyValuePair<string, Entry>> Snapshot() => [.. _sessions];
 

@@ -30,6 +30,7 @@ internal sealed partial class TrajectoryGrain(
 
     private IAgentSession? _session;
     private string? _migratedFrom;
+    private string? _migrationReason;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -96,12 +97,15 @@ internal sealed partial class TrajectoryGrain(
     public async Task<StepRecord> StepAsync(StepInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var sessionKey = SessionKey.Parse(Key);
+        using var span = StarKvTelemetry.StartGrainStep(new StepTrace(sessionKey.Tenant, sessionKey.Session, input.StepIndex))?.SetTag(StarKvAttributes.Silo, Silo);
         RequireOpen();
         if (input.StepIndex < state.State.StepsTaken)
         {
             var stored = state.State.RecentResults.Find(r => r.StepIndex == input.StepIndex)
                 ?? throw StarKvException.InvalidArgument(
                     $"step_index {input.StepIndex} already ran and its result is no longer kept (only the last {TrajectoryState.ResultsKept} are); the next step is {state.State.StepsTaken}.");
+            span?.SetTag(StarKvAttributes.Replayed, true);
             return stored with { Replayed = true };
         }
 
@@ -169,8 +173,7 @@ internal sealed partial class TrajectoryGrain(
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
         StarKvTelemetry.RecordStepFigures(Silo, figures);
-        var key = SessionKey.Parse(Key);
-        await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
+        await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
         return record;
     }
 
@@ -229,6 +232,7 @@ internal sealed partial class TrajectoryGrain(
             }
         }
 
+        _migrationReason = onlyFromSilo is null ? MigrationReasons.Admin : RequestContext.Get(MigrationReasons.RequestContextKey) as string ?? MigrationReasons.Drain;
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(targetSilo));
         try
         {
@@ -248,6 +252,7 @@ internal sealed partial class TrajectoryGrain(
         ArgumentNullException.ThrowIfNull(dehydrationContext);
         // The persisted state travels too (its storage bridge takes part in migration); the silo is for the log.
         dehydrationContext.TryAddValue(MigratedCheckpointKey, Silo);
+        StarKvTelemetry.RecordMigration(Silo, _migrationReason ?? MigrationReasons.Admin);
     }
 
     public void OnRehydrate(IRehydrationContext rehydrationContext)

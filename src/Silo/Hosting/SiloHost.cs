@@ -59,6 +59,8 @@ public static class SiloHost
             ConfigureClustering(silo, cluster);
             ConfigureStorage(silo, storage);
             silo.AddStarKvGrains();
+            // Trace context rides along grain calls, so a step's grain and model spans join the gateway's trace.
+            silo.AddActivityPropagation();
         });
 
         if (launch.HostGateway)
