@@ -27,6 +27,14 @@ public sealed record CrashReport
 
     public required double LatencyMaxMs { get; init; }
 
+    public required double StepTimeP50Ms { get; init; }
+
+    public required double StepTimeP99Ms { get; init; }
+
+    public required double StepTimeMaxMs { get; init; }
+
+    public required double StepDeadlineSeconds { get; init; }
+
     public required string KilledSilo { get; init; }
 
     public required double KilledAtSeconds { get; init; }
@@ -67,7 +75,8 @@ public sealed record CrashReport
         text.AppendLine(c, $"| load duration | {LoadSeconds:F1} s |");
         text.AppendLine(c, $"| steps answered | {StepsAnswered} ({StepsReplayed} replayed from the stored result) |");
         text.AppendLine(c, $"| errors by status | {(ErrorsByStatus.Count == 0 ? "none" : string.Join(", ", ErrorsByStatus.Select(e => $"{e.Key} × {e.Value}")))} |");
-        text.AppendLine(c, $"| step latency p50 / p99 / max | {LatencyP50Ms:F0} / {LatencyP99Ms:F0} / {LatencyMaxMs:F0} ms |");
+        text.AppendLine(c, $"| answered attempt latency p50 / p99 / max | {LatencyP50Ms:F0} / {LatencyP99Ms:F0} / {LatencyMaxMs:F0} ms |");
+        text.AppendLine(c, $"| step time incl. retries p50 / p99 / max | {StepTimeP50Ms:F0} / {StepTimeP99Ms:F0} / {StepTimeMaxMs:F0} ms (client deadline per attempt {StepDeadlineSeconds:F0} s) |");
         text.AppendLine(c, $"| killed silo | {KilledSilo} at {KilledAtSeconds:F1} s, holding {SessionsOnKilledSilo} sessions |");
         text.AppendLine(c, $"| until all its sessions were served again | {RecoverySeconds:F1} s (median {RecoveryMedianSeconds:F1} s) |");
         text.AppendLine(c, $"| sessions per silo at the end | {string.Join(", ", SessionsPerSiloAfter.Select(p => $"{p.Key}: {p.Value}"))} |");
