@@ -39,6 +39,9 @@ public sealed class EmbeddedCluster : IAsyncLifetime
 
     public FakeModelRuntime Runtime { get; } = new() { StepDelay = TimeSpan.FromMilliseconds(2) };
 
+    /// <summary>The configuration the silo was started with (ports, cluster id, tenants, limits).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
     public Uri GrpcAddress { get; private set; } = null!;
 
     public Uri HealthAddress { get; private set; } = null!;
@@ -67,6 +70,7 @@ public sealed class EmbeddedCluster : IAsyncLifetime
         AddTenant(settings, 2, "tight", KeyTight, maxSessions: 2, maxKvBytes: 20_000, admin: false);
         AddTenant(settings, 3, "ops", KeyAdmin, maxSessions: 10, maxKvBytes: long.MaxValue, admin: true);
 
+        Settings = settings;
         _app = SiloHost.Build(new SiloLaunch
         {
             Overrides = settings,
@@ -105,7 +109,7 @@ public sealed class EmbeddedCluster : IAsyncLifetime
 
     private static string Port(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static int[] FreePorts(int count)
+    public static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());

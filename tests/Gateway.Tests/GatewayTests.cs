@@ -178,6 +178,33 @@ public sealed class GatewayTests(EmbeddedCluster cluster) : IClassFixture<Embedd
     }
 
     [Fact]
+    public async Task The_standalone_gateway_serves_the_cluster_as_an_orleans_client()
+    {
+        var ports = EmbeddedCluster.FreePorts(2);
+        var settings = new Dictionary<string, string?>(cluster.Settings)
+        {
+            ["StarKv:Gateway:GrpcPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["StarKv:Health:Port"] = ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        await using var gateway = GatewayApp.Build([.. settings.Select(kv => $"--{kv.Key}={kv.Value}")]);
+        await gateway.StartAsync();
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{ports[0]}");
+        var client = new AgentGateway.AgentGatewayClient(channel);
+        var a = EmbeddedCluster.Bearer(EmbeddedCluster.KeyA);
+
+        await client.CreateSessionAsync(new CreateSessionRequest { SessionId = "via-client", Model = "tiny", Budget = new Budget { Tokens = 8 } }, a);
+        var result = await client.StepAsync(Step("via-client", 0), a);
+
+        Assert.Equal(8 * 1024, result.Figures.KvBytes);
+        var sameSession = await Client.GetSessionAsync(new GetSessionRequest { SessionId = "via-client" }, a);
+        Assert.Equal(1, sameSession.StepsTaken);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[1]}") };
+        var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.True(ready.IsSuccessStatusCode, await ready.Content.ReadAsStringAsync());
+        await gateway.StopAsync();
+    }
+
+    [Fact]
     public async Task Health_and_readiness_answer_over_http()
     {
         using var http = new HttpClient { BaseAddress = cluster.HealthAddress };

@@ -156,6 +156,35 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task A_silo_shutting_down_gracefully_hands_its_sessions_to_the_other_first()
+    {
+        await using var cluster = await StarKvTestCluster.StartAsync(
+            [new(new FakeModelRuntime(), 8_000_000), new(new FakeModelRuntime(), 8_000_000)], shutdownMoveTimeout: TimeSpan.FromSeconds(20));
+        var names = Enumerable.Range(0, 4).Select(i => $"g{i}").ToList();
+        var placements = new Dictionary<string, string>();
+        foreach (var name in names)
+        {
+            await cluster.CreateAsync("t", name);
+            placements[name] = (await cluster.Session("t", name).StepAsync(Input(0, 3))).Figures.Silo;
+        }
+
+        var leaving = cluster.Cluster.Silos.First(s => placements.ContainsValue(s.SiloAddress.ToParsableString()));
+        var survivor = cluster.Cluster.Silos.Single(s => s != leaving).SiloAddress.ToParsableString();
+        var moving = placements.Values.Count(s => s == leaving.SiloAddress.ToParsableString());
+        var restoredBefore = cluster.RuntimeOf(survivor).SessionsRestored;
+
+        await cluster.Cluster.StopSiloAsync(leaving);
+
+        // Restored on the survivor while the other silo was stopping, before any new step asked for them.
+        Assert.Equal(restoredBefore + moving, cluster.RuntimeOf(survivor).SessionsRestored);
+        foreach (var name in names)
+        {
+            var next = await cluster.Session("t", name).StepAsync(Input(1, 4));
+            Assert.Equal(survivor, next.Figures.Silo);
+        }
+    }
+
+    [Fact]
     public async Task A_silo_over_its_high_watermark_moves_its_largest_idle_session()
     {
         // Both silos have 2 MB; at watermark 0.5 a silo sheds idle sessions above 1 MB.

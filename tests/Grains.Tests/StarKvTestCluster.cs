@@ -36,7 +36,7 @@ public sealed class StarKvTestCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    public static async Task<StarKvTestCluster> StartAsync(IReadOnlyList<TestSiloSpec> specs, TimeSpan? idleAfter = null)
+    public static async Task<StarKvTestCluster> StartAsync(IReadOnlyList<TestSiloSpec> specs, TimeSpan? idleAfter = null, TimeSpan? shutdownMoveTimeout = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "starkv-tests", Guid.NewGuid().ToString("N"));
         var byName = new Dictionary<string, TestSiloSpec>(StringComparer.Ordinal);
@@ -68,7 +68,7 @@ public sealed class StarKvTestCluster : IAsyncDisposable
                 o.Period = TimeSpan.FromMilliseconds(100);
                 o.Expiry = TimeSpan.FromSeconds(3);
                 o.IdleAfter = idleAfter ?? TimeSpan.FromMinutes(5);
-                o.ShutdownMoveTimeout = TimeSpan.FromSeconds(1);
+                o.ShutdownMoveTimeout = shutdownMoveTimeout ?? TimeSpan.FromSeconds(1);
             });
         });
         var cluster = builder.Build();

@@ -41,7 +41,7 @@ public static class SpatialMutualInformation
             throw new ArgumentException($"MI needs one cell per score: {n} scores, {rows.Count} rows, {cols.Count} cols.", nameof(rows));
         }
 
-        if (n < 2)
+        if (n < 2 || scores.Min() == scores.Max())
         {
             return 0;
         }

@@ -65,7 +65,9 @@ public sealed partial class DomainErrorInterceptor(ILogger<DomainErrorIntercepto
 
     private RpcException Map(Exception error, ServerCallContext context)
     {
-        var status = StatusOf(error);
+        var status = context.CancellationToken.IsCancellationRequested && error is IOException or OperationCanceledException
+            ? new Status(StatusCode.Cancelled, "The client went away.")
+            : StatusOf(error);
         if (status.StatusCode == StatusCode.Internal)
         {
             LogUnexpected(logger, error, context.Method);

@@ -29,11 +29,19 @@ public sealed class ClusterAdmin(IGrainFactory grains, TimeProvider clock)
         var reports = await Registry.GetReportsAsync().ConfigureAwait(false);
         var before = reports.FirstOrDefault(r => r.Silo == silo)
             ?? throw StarKvException.NotFound($"silo {silo} is not a live silo (known: {string.Join(", ", reports.Select(r => r.Silo))}).");
-        await Registry.SetDrainingAsync(silo, draining: true).ConfigureAwait(false);
 
+        // Count the sessions from a report sent after this call began, so the number moved is not a stale one.
+        var asked = clock.GetUtcNow().UtcDateTime;
         var deadline = clock.GetUtcNow() + timeout;
+        while (before.ReceivedUtc <= asked && clock.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), clock, cancellationToken).ConfigureAwait(false);
+            before = (await Registry.GetReportsAsync().ConfigureAwait(false)).FirstOrDefault(r => r.Silo == silo) ?? before;
+        }
+
+        await Registry.SetDrainingAsync(silo, draining: true).ConfigureAwait(false);
+        var drainSet = clock.GetUtcNow().UtcDateTime;
         var remaining = before.Sessions;
-        var sawDrainingReport = false;
         while (true)
         {
             var now = (await Registry.GetReportsAsync().ConfigureAwait(false)).FirstOrDefault(r => r.Silo == silo);
@@ -42,10 +50,9 @@ public sealed class ClusterAdmin(IGrainFactory grains, TimeProvider clock)
                 return new DrainOutcome(before.Sessions, 0);
             }
 
-            // Only a report sent after the drain flag was set tells how many sessions are left.
-            sawDrainingReport |= now.ReceivedUtc > before.ReceivedUtc;
+            // Only a report received after the drain flag was set tells how many sessions are left.
             remaining = now.Sessions;
-            if ((sawDrainingReport && remaining == 0) || clock.GetUtcNow() >= deadline)
+            if ((now.ReceivedUtc > drainSet && remaining == 0) || clock.GetUtcNow() >= deadline)
             {
                 return new DrainOutcome(Math.Max(0, before.Sessions - remaining), remaining);
             }

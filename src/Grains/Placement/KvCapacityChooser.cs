@@ -31,7 +31,7 @@ public static class KvCapacityChooser
 
         var states = string.Join("; ", serving.Select(r => r.Draining
             ? $"{r.Silo} is draining"
-            : string.Create(CultureInfo.InvariantCulture, $"{r.Silo} holds {r.KvBytesInUse} of {r.KvBudgetBytes} KV bytes (high watermark {r.HighWatermark:P0})")));
+            : string.Create(CultureInfo.InvariantCulture, $"{r.Silo} holds {r.KvBytesInUse} of {r.KvBudgetBytes} KV bytes (high watermark {r.HighWatermark * 100:F0}%)")));
         return new PlacementChoice(null, $"no silo serving model '{modelId ?? "any"}' has room: {states}");
     }
 }

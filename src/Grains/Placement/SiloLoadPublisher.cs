@@ -145,7 +145,7 @@ internal sealed partial class SiloLoadPublisher(
 
             try
             {
-                await grains.GetGrain<ITrajectoryGrain>(key).MigrateAsync(targetSilo: null, onlyFromSilo: Silo).ConfigureAwait(false);
+                await grains.GetGrain<ITrajectoryGrain>(key).MigrateAsync(targetSilo: null, onlyFromSilo: Silo, reason).ConfigureAwait(false);
             }
             catch (Exception error) when (error is not OperationCanceledException)
             {

@@ -19,6 +19,7 @@ public interface ITrajectoryGrain : IGrainWithStringKey
     /// <summary>
     /// Moves the activation to <paramref name="targetSilo"/> (or the best other silo) once it is idle. With
     /// <paramref name="onlyFromSilo"/> set, does nothing unless the session is on that silo (a drain's retries stay harmless).
+    /// <paramref name="reason"/> is one of <c>MigrationReasons</c> (admin, drain, memory-pressure), for the metrics.
     /// </summary>
-    Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null);
+    Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null, string reason = "admin");
 }

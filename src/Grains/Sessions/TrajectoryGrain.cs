@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
+using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Sessions;
 using StarKv.GpuWorker.Telemetry;
 using StarKv.Grains.Actions;
@@ -30,7 +31,11 @@ internal sealed partial class TrajectoryGrain(
 
     private IAgentSession? _session;
     private string? _migratedFrom;
+<<<<<<< HEAD
     private string? _migrationReason;
+=======
+    private bool _counted;
+>>>>>>> main
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -55,6 +60,8 @@ internal sealed partial class TrajectoryGrain(
         if (state.State is { Config: not null, Closed: false })
         {
             ledger.Track(Key, state.State.KvBytes, clock.GetUtcNow().UtcDateTime);
+            StarKvTelemetry.SessionActivated(Silo);
+            _counted = true;
         }
     }
 
@@ -63,6 +70,12 @@ internal sealed partial class TrajectoryGrain(
         ledger.Forget(Key);
         _session?.Dispose();
         _session = null;
+        if (_counted)
+        {
+            StarKvTelemetry.SessionDeactivated(Silo);
+            _counted = false;
+        }
+
         return Task.CompletedTask;
     }
 
@@ -91,6 +104,12 @@ internal sealed partial class TrajectoryGrain(
         await state.WriteStateAsync().ConfigureAwait(true);
         await GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0).RememberSessionAsync(Key, config.ModelId).ConfigureAwait(true);
         ledger.Track(Key, 0, clock.GetUtcNow().UtcDateTime);
+        if (!_counted)
+        {
+            StarKvTelemetry.SessionActivated(Silo);
+            _counted = true;
+        }
+
         return Snapshot();
     }
 
@@ -115,13 +134,15 @@ internal sealed partial class TrajectoryGrain(
                 $"step_index {input.StepIndex} leaves a gap: session '{SessionKey.Parse(Key).Session}' has taken {state.State.StepsTaken} steps, so the next step_index is {state.State.StepsTaken}.");
         }
 
+        var key = SessionKey.Parse(Key);
+        using var activity = StarKvTelemetry.StartGrainStep(new StepTrace(key.Tenant, key.Session, input.StepIndex));
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
         StepOutcome outcome;
         try
         {
             outcome = await Task.Run(() => session.Step(input.Screenshot, input.Instruction, CancellationToken.None)).ConfigureAwait(true);
         }
-        catch (Exception error) when (error is InvalidDataException or ArgumentException or NotSupportedException)
+        catch (Exception error) when (error is ImageDecodeException or InvalidDataException or ArgumentException or NotSupportedException)
         {
             // The runtime refused the input (an undecodable image, an unknown method); the session itself is intact.
             throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {error.Message}");
@@ -173,7 +194,11 @@ internal sealed partial class TrajectoryGrain(
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
         StarKvTelemetry.RecordStepFigures(Silo, figures);
+<<<<<<< HEAD
         await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
+=======
+        await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
+>>>>>>> main
         return record;
     }
 
@@ -203,7 +228,7 @@ internal sealed partial class TrajectoryGrain(
         return state.State.StepsTaken;
     }
 
-    public async Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null)
+    public async Task<MigrationTicket> MigrateAsync(string? targetSilo, string? onlyFromSilo = null, string reason = MigrationReasons.Admin)
     {
         var config = RequireOpen();
         if (onlyFromSilo is not null && onlyFromSilo != Silo)
@@ -244,6 +269,7 @@ internal sealed partial class TrajectoryGrain(
         }
 
         LogMigrating(logger, Key, Silo, targetSilo);
+        StarKvTelemetry.RecordMigration(Silo, reason);
         return new MigrationTicket(Silo, targetSilo);
     }
 
@@ -292,7 +318,7 @@ internal sealed partial class TrajectoryGrain(
             _session = await Task.Run(() => runtime.RestoreSession(payload.Span), cancellationToken).ConfigureAwait(true);
             StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Restore, bytes.Length, clock.GetElapsedTime(started));
         }
-        catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or InvalidDataException or ArgumentException or NotSupportedException)
+        catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or SessionCheckpointException or InvalidDataException or ArgumentException or NotSupportedException)
         {
             throw StarKvException.FailedPrecondition($"Checkpoint {reference.BlobName} of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
         }

@@ -28,12 +28,15 @@ public static class SiloCommand
         var grpcPort = new Option<int?>("--grpc-port") { Description = "Port of the gRPC gateway (StarKv:Gateway:GrpcPort, default 5080)." };
         var data = new Option<string?>("--data") { Description = "Folder of the filesystem storage (StarKv:Storage:Path, default .starkv)." };
         var noDemo = new Option<bool>("--no-demo") { Description = "Serve without running the demo client." };
-        var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo (multi-host clusters run the gateway apart); implies --no-demo." };
+        var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo, as with Redis clustering (the gateway runs apart); implies --no-demo." };
         var exitAfterDemo = new Option<bool>("--exit-after-demo") { Description = "Stop once the demo has run instead of serving until Ctrl+C." };
         var set = new Option<string[]>("--set") { Description = "Any configuration key, as KEY=VALUE (for example StarKv:Cluster:SiloPort=11112); repeatable.", AllowMultipleArgumentsPerToken = false };
         var selfCheck = new Option<bool>("--self-check") { Description = "Check that libtorch loads and computes attention correctly, then exit." };
 
-        var command = new RootCommand("StarKV silo: serves GUI-agent sessions with compressed KV caches. Without options: one process with the silo, the gRPC gateway, the model runtime and filesystem storage under .starkv/, plus a demo client.")
+        var command = new RootCommand(
+            "StarKV silo: serves GUI-agent sessions with compressed KV caches. Without options (localhost clustering): one process with the silo, " +
+            "the gRPC gateway, the model runtime and filesystem storage under .starkv/, plus a demo client. With StarKv:Cluster:Clustering=redis " +
+            "it runs a bare silo (the gateway runs apart). Configuration: appsettings.json, StarKv__Section__Key environment variables, --set.")
         {
             steps, method, budget, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, set, selfCheck,
         };
@@ -73,7 +76,10 @@ public static class SiloCommand
             Set(overrides, "StarKv:Gateway:GrpcPort", result.GetValue(grpcPort)?.ToString(CultureInfo.InvariantCulture));
             Set(overrides, "StarKv:Storage:Path", result.GetValue(data));
 
-            var hostGateway = !result.GetValue(noGateway);
+            // A multi-host cluster (Redis clustering, as on Kubernetes) runs its gateway apart and no demo.
+            var clustering = new ConfigurationBuilder().AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
+                .AddEnvironmentVariables().AddInMemoryCollection(overrides).Build()["StarKv:Cluster:Clustering"] ?? "localhost";
+            var hostGateway = !result.GetValue(noGateway) && clustering == "localhost";
             var runDemo = hostGateway && !result.GetValue(noDemo);
             var demoKey = runDemo ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
             return await RunAsync(new SiloLaunch { HostGateway = hostGateway, Overrides = overrides, DemoApiKey = demoKey, ConfigureServices = configureServices }, runDemo ? new DemoSettings
@@ -89,7 +95,18 @@ public static class SiloCommand
 
     private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, CancellationToken cancellationToken)
     {
-        await using var app = SiloHost.Build(launch);
+        WebApplication app;
+        try
+        {
+            app = SiloHost.Build(launch);
+        }
+        catch (OptionsValidationException error)
+        {
+            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            return 2;
+        }
+
+        await using var disposable = app;
         try
         {
             // Resolving the runtime first reads (and validates) StarKv:Model and loads the model before the silo joins.

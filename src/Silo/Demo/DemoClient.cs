@@ -45,7 +45,7 @@ public sealed class DemoClient(Uri address, string apiKey, TextWriter output)
             Budget = new Budget { Ratio = settings.BudgetRatio },
             Options = new Protos.V1.SessionOptions { Task = Instruction, Seed = settings.Seed },
         }, headers, cancellationToken: cancellationToken);
-        Write($"session {info.SessionId} on {info.Silo}: model {info.Model}, method {info.Method}, budget {settings.BudgetRatio:P0} of seen tokens");
+        Write(string.Create(CultureInfo.InvariantCulture, $"session {info.SessionId} on {info.Silo}: model {info.Model}, method {info.Method}, budget {settings.BudgetRatio * 100:F0}% of the tokens seen"));
 
         using (var run = client.Run(headers, cancellationToken: cancellationToken))
         {
@@ -68,11 +68,15 @@ public sealed class DemoClient(Uri address, string apiKey, TextWriter output)
             }
 
             await run.RequestStream.CompleteAsync();
+            while (await run.ResponseStream.MoveNext(cancellationToken))
+            {
+                // The stream ends once the server has answered every step it was sent.
+            }
         }
 
         var final = await client.GetSessionAsync(new GetSessionRequest { SessionId = sessionId }, headers, cancellationToken: cancellationToken);
         var ratio = final.KvBytes == 0 ? 0 : (double)final.FullKvBytes / final.KvBytes;
-        Write($"session {sessionId}: {final.StepsTaken} steps, {final.SeenTokens} tokens seen; KV held {Bytes(final.KvBytes)} vs {Bytes(final.FullKvBytes)} for the full cache ({ratio:F1}x smaller)");
+        Write(string.Create(CultureInfo.InvariantCulture, $"session {sessionId}: {final.StepsTaken} steps, {final.SeenTokens} tokens seen; KV held {Bytes(final.KvBytes)} vs {Bytes(final.FullKvBytes)} for the full cache ({ratio:F1}x smaller)"));
         await client.CloseSessionAsync(new CloseSessionRequest { SessionId = sessionId }, headers, cancellationToken: cancellationToken);
         return new DemoSummary(sessionId, (int)final.StepsTaken, final.KvBytes, final.FullKvBytes);
     }
@@ -82,7 +86,7 @@ public sealed class DemoClient(Uri address, string apiKey, TextWriter output)
         var action = result.ParseCase == StepResult.ParseOneofCase.Action ? Describe(result.Action) : $"(no action: {result.ParseError})";
         var f = result.Figures;
         var share = f.FullKvBytes == 0 ? 0 : (double)f.KvBytes / f.FullKvBytes;
-        Write($"step {result.StepIndex,3}  {action,-34}  KV {Bytes(f.KvBytes),10} of {Bytes(f.FullKvBytes),10} full ({share:P0})  prefill {f.PrefillMs:F0} ms, compress {f.CompressMs:F0} ms, decode {f.DecodeMs:F0} ms");
+        Write(string.Create(CultureInfo.InvariantCulture, $"step {result.StepIndex,3}  {action,-34}  KV {Bytes(f.KvBytes),10} of {Bytes(f.FullKvBytes),10} full ({share * 100:F0}%)  prefill {f.PrefillMs:F0} ms, compress {f.CompressMs:F0} ms, decode {f.DecodeMs:F0} ms"));
     }
 
     private static string Describe(ParsedAction action)

@@ -30,6 +30,15 @@ public static class SiloHost
     {
         ArgumentNullException.ThrowIfNull(launch);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        // Defaults below every other source: a quiet console (warnings and the host's start/stop lines) unless configured.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+            },
+        });
         builder.Configuration.AddInMemoryCollection(launch.Overrides);
         if (launch.DemoApiKey is { } demoKey)
         {
@@ -52,8 +61,9 @@ public static class SiloHost
         services.TryAddSingleton<IModelRuntimeFactory, Qwen25VlRuntimeFactory>();
         services.AddSingleton<IModelRuntime>(sp => sp.GetRequiredService<IModelRuntimeFactory>().Create(sp.GetRequiredService<IOptions<ModelSettings>>().Value));
 
-        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
-        var storage = builder.Configuration.GetSection(StorageSettings.Section).Get<StorageSettings>() ?? new StorageSettings();
+        // Clustering and storage shape the silo as it is built, so their settings are checked now rather than at start.
+        var cluster = BindValidated(builder.Configuration, ClusterSettings.Section, new ClusterSettingsValidator());
+        var storage = BindValidated(builder.Configuration, StorageSettings.Section, new StorageSettingsValidator());
         builder.UseOrleans(silo =>
         {
             ConfigureClustering(silo, cluster);
@@ -61,6 +71,8 @@ public static class SiloHost
             silo.AddStarKvGrains();
             // Trace context rides along grain calls, so a step's grain and model spans join the gateway's trace.
             silo.AddActivityPropagation();
+            // A step on a large model (or on a CPU) can take far longer than Orleans' default 30 s call timeout.
+            silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
         });
 
         if (launch.HostGateway)
@@ -88,6 +100,24 @@ public static class SiloHost
         return app;
     }
 
+    /// <summary>Binds a section and runs its DataAnnotations and validator; throws <see cref="OptionsValidationException"/> listing every failure.</summary>
+    private static TOptions BindValidated<TOptions>(ConfigurationManager configuration, string section, IValidateOptions<TOptions> validator)
+        where TOptions : class, new()
+    {
+        var options = configuration.GetSection(section).Get<TOptions>() ?? new TOptions();
+        var failures = new List<string>();
+        foreach (var check in new IValidateOptions<TOptions>[] { new DataAnnotationValidateOptions<TOptions>(Options.DefaultName), validator })
+        {
+            var result = check.Validate(Options.DefaultName, options);
+            if (result.Failed)
+            {
+                failures.AddRange(result.Failures);
+            }
+        }
+
+        return failures.Count == 0 ? options : throw new OptionsValidationException(section, typeof(TOptions), failures);
+    }
+
     private static void AddValidated<TOptions, TValidator>(IServiceCollection services, string section)
         where TOptions : class
         where TValidator : class, IValidateOptions<TOptions>
@@ -110,8 +140,8 @@ public static class SiloHost
 
         if (cluster.Clustering == "redis")
         {
-            // Validation at start refuses an empty connection string before the silo tries to use it.
-            silo.UseRedisClustering(cluster.RedisConnectionString ?? "");
+            // Parsed when the options are first read, after start-up validation has refused an empty connection string.
+            silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(cluster.RedisConnectionString!));
             if (!cluster.Kubernetes)
             {
                 ConfigureEndpoints(silo, cluster);

@@ -194,7 +194,7 @@ public sealed class StarKvReference
         }
 
         var y = cells.Select(t => (t.GridRow * 12 / grid.Rows * 12) + (t.GridCol * 12 / grid.Cols)).ToArray();
-        if (a.Distinct().Count() < 2 || y.Distinct().Count() < 2)
+        if (scores.Distinct().Count() < 2 || a.Distinct().Count() < 2 || y.Distinct().Count() < 2)
         {
             return 0;
         }

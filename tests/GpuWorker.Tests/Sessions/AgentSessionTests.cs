@@ -128,7 +128,7 @@ public sealed class AgentSessionTests(TinyRuntimeFixture fixture)
         using var reference = Open(options);
         using var session = Open(options);
         reference.Step(Screens[0], "", CancellationToken.None);
-        session.Step(Screens[0], "", CancellationToken.None);
+        var firstOutcome = session.Step(Screens[0], "", CancellationToken.None);
         var bytesBefore = session.KvBytes;
 
         var broken = Screens[1][..(Screens[1].Length / 3)];
@@ -141,6 +141,18 @@ public sealed class AgentSessionTests(TinyRuntimeFixture fixture)
         var actual = session.Step(Screens[1], "", CancellationToken.None);
         Assert.Equal(expected.Text, actual.Text);
         Assert.Equal(reference.LastPromptLogits!, session.LastPromptLogits!);
+
+        // The turns are the chat template's: the first step, then a continued conversation after the reply.
+        var tokenizer = _runtime.Tokenizer;
+        var first = tokenizer.Encode(Qwen25VlChatTemplate.FirstStep(UiTarsPrompts.Computer(Task), (firstOutcome.ResizedWidth / 28) * (firstOutcome.ResizedHeight / 28)));
+        Assert.Equal(first, session.AppendedIds.Take(first.Count));
+        var secondStart = session.AppendedIds.Count - (actual.Figures.TokensDecoded - 1) - actual.Figures.TokensPrefilled;
+        var second = session.AppendedIds.Skip(secondStart).Take(actual.Figures.TokensPrefilled).ToList();
+        var imageTokens = (actual.ResizedWidth / 28) * (actual.ResizedHeight / 28);
+        var imEnd = _runtime.Config.Tokens.EosTokenId;
+        var opening = second[1] == imEnd ? 2 : 1; // the reply's last token (unless it was <|im_end|>), then <|im_end|>
+        Assert.Equal(imEnd, second[opening - 1]);
+        Assert.Equal(tokenizer.Encode(Qwen25VlChatTemplate.NextStep(imageTokens)), second.Skip(opening));
     }
 
     [Fact]

@@ -46,6 +46,26 @@ public sealed class SessionCheckpointTests(TinyRuntimeFixture fixture)
     }
 
     [Fact]
+    public void A_bfloat16_session_saves_its_cache_in_bfloat16_and_restores_exactly()
+    {
+        using var runtime = Qwen25VlRuntime.LoadFolder(fixture.Folder, "tiny-bf16", torch.CPU, torch.ScalarType.BFloat16);
+        Assert.Equal(_runtime.KvBytesPerToken / 2, runtime.KvBytesPerToken);
+        Assert.Equal(_runtime.Fingerprint, runtime.Fingerprint);
+        var options = new SessionOptions { Method = "snapkv", BudgetRatio = 0.3, MaxNewTokens = 3, Task = "Close the dialog." };
+        using var original = (AgentSession)runtime.CreateSession(options);
+        var first = original.Step(TinyRuntimeFixture.Screen(0), "", CancellationToken.None);
+        Assert.Equal(first.Figures.KeptPerLayer.Sum(k => k + first.Figures.TokensDecoded - 1) * runtime.KvBytesPerToken / 2, original.KvBytes);
+        var checkpoint = original.Save();
+        Assert.True(checkpoint.Length > original.KvBytes && checkpoint.Length < 2 * original.KvBytes + 200_000, $"{checkpoint.Length} bytes for {original.KvBytes} KV bytes");
+
+        using var restored = (AgentSession)runtime.RestoreSession(checkpoint);
+        var expected = original.Step(TinyRuntimeFixture.Screen(1), "", CancellationToken.None);
+        var actual = restored.Step(TinyRuntimeFixture.Screen(1), "", CancellationToken.None);
+        Assert.Equal(expected.Text, actual.Text);
+        Assert.Equal(original.LastPromptLogits!, restored.LastPromptLogits!);
+    }
+
+    [Fact]
     public void Restoring_into_another_model_fails_naming_both_fingerprints()
     {
         using var session = _runtime.CreateSession(new SessionOptions { Method = "snapkv", MaxNewTokens = 3 });
