@@ -32,13 +32,10 @@ public static class GatewayApp
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
-<<<<<<< HEAD
             // Trace context rides along grain calls, so the grain's spans join the gateway's step trace.
             client.AddActivityPropagation();
-=======
             // A step on a large model can take far longer than Orleans' default 30 s call timeout.
             client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
->>>>>>> main
             if (cluster.Clustering == "redis")
             {
                 client.UseRedisClustering(cluster.RedisConnectionString ?? throw new OptionsValidationException(

@@ -77,7 +77,4 @@ public static class MigrationReasons
     public const string Admin = "admin";
     public const string Drain = "drain";
     public const string MemoryPressure = "memory-pressure";
-
-    /// <summary>The Orleans request-context key a silo's mover sets to one of these reasons before asking a grain to move.</summary>
-    public const string RequestContextKey = "starkv.migration.reason";
 }

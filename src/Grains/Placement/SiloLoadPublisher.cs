@@ -135,7 +135,6 @@ internal sealed partial class SiloLoadPublisher(
 
     private async Task MoveAsync(IEnumerable<string> sessionKeys, bool retry, string reason)
     {
-        RequestContext.Set(MigrationReasons.RequestContextKey, reason);
         foreach (var key in sessionKeys)
         {
             if (!retry && !_moving.Add(key))
@@ -154,7 +153,6 @@ internal sealed partial class SiloLoadPublisher(
             }
         }
 
-        RequestContext.Remove(MigrationReasons.RequestContextKey);
         _moving.IntersectWith(ledger.Snapshot().Select(e => e.Key));
     }
 

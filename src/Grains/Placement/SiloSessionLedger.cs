@@ -5,8 +5,8 @@ namespace StarKv.Grains.Placement;
 
 /// <summary>
 /// The sessions active on this silo and the KV bytes each holds; the trajectory grains keep it current. It also
-/// publishes them as the silo's <see cref="StarKvInstruments.ActiveSessions"/> and <see cref="StarKvInstruments.KvBytes"/>
-/// (tag <c>silo</c>: this silo's Orleans address) when built with the silo's details.
+/// publishes their sum as the silo's <see cref="StarKvInstruments.KvBytes"/> (tag <c>silo</c>: this silo's Orleans
+/// address) when built with the silo's details.
 /// </summary>
 public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 {
@@ -19,16 +19,9 @@ public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 
     public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc)
     {
-        var entry = new Entry(kvBytes, lastStepUtc);
-        var added = false;
-        _sessions.AddOrUpdate(sessionKey, _ => { added = true; return entry; }, (_, _) => { added = false; return entry; });
+        _sessions[sessionKey] = new Entry(kvBytes, lastStepUtc);
         if (_silo is not null)
         {
-            if (added)
-            {
-                StarKvTelemetry.SessionActivated(_silo);
-            }
-
             StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
         }
     }
@@ -37,7 +30,6 @@ public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
     {
         if (_sessions.TryRemove(sessionKey, out _) && _silo is not null)
         {
-            StarKvTelemetry.SessionDeactivated(_silo);
             StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
         }
     }

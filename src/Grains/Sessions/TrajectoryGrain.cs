@@ -31,11 +31,7 @@ internal sealed partial class TrajectoryGrain(
 
     private IAgentSession? _session;
     private string? _migratedFrom;
-<<<<<<< HEAD
-    private string? _migrationReason;
-=======
     private bool _counted;
->>>>>>> main
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -134,8 +130,6 @@ internal sealed partial class TrajectoryGrain(
                 $"step_index {input.StepIndex} leaves a gap: session '{SessionKey.Parse(Key).Session}' has taken {state.State.StepsTaken} steps, so the next step_index is {state.State.StepsTaken}.");
         }
 
-        var key = SessionKey.Parse(Key);
-        using var activity = StarKvTelemetry.StartGrainStep(new StepTrace(key.Tenant, key.Session, input.StepIndex));
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
         StepOutcome outcome;
         try
@@ -194,11 +188,7 @@ internal sealed partial class TrajectoryGrain(
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
         StarKvTelemetry.RecordStepFigures(Silo, figures);
-<<<<<<< HEAD
         await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
-=======
-        await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
->>>>>>> main
         return record;
     }
 
@@ -257,7 +247,6 @@ internal sealed partial class TrajectoryGrain(
             }
         }
 
-        _migrationReason = onlyFromSilo is null ? MigrationReasons.Admin : RequestContext.Get(MigrationReasons.RequestContextKey) as string ?? MigrationReasons.Drain;
         RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(targetSilo));
         try
         {
@@ -278,7 +267,6 @@ internal sealed partial class TrajectoryGrain(
         ArgumentNullException.ThrowIfNull(dehydrationContext);
         // The persisted state travels too (its storage bridge takes part in migration); the silo is for the log.
         dehydrationContext.TryAddValue(MigratedCheckpointKey, Silo);
-        StarKvTelemetry.RecordMigration(Silo, _migrationReason ?? MigrationReasons.Admin);
     }
 
     public void OnRehydrate(IRehydrationContext rehydrationContext)
