@@ -9,6 +9,7 @@ using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Telemetry;
 
 namespace StarKv.Gateway;
 
@@ -31,6 +32,8 @@ public static class GatewayApp
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
+            // Trace context rides along grain calls, so the grain's spans join the gateway's step trace.
+            client.AddActivityPropagation();
             // A step on a large model can take far longer than Orleans' default 30 s call timeout.
             client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
             if (cluster.Clustering == "redis")
@@ -43,6 +46,7 @@ public static class GatewayApp
                 client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
             }
         });
+        builder.Services.AddStarKvTelemetry(builder.Configuration, "starkv-gateway");
         builder.AddStarKvGateway();
         var app = builder.Build();
         app.MapStarKvGateway();

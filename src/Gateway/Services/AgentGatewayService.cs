@@ -123,7 +123,8 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
         var key = KeyOf(tenant.Id, request.SessionId);
         var started = clock.GetTimestamp();
         validator.Validate(request.StepIndex, request.Screenshot.Span, request.Instruction);
-        using var activity = StarKvTelemetry.StartStep(new StepTrace(key.Tenant, key.Session, request.StepIndex));
+        using var span = StarKvTelemetry.StartStep(new StepTrace(tenant.Id, key.Session, request.StepIndex))
+            ?.SetTag(StarKvAttributes.ScreenshotBytes, request.Screenshot.Length);
 
         var usage = await grains.GetGrain<ITenantLedgerGrain>(tenant.Id).GetUsageAsync().ConfigureAwait(false);
         if (usage.KvBytes >= tenant.MaxKvBytes)
@@ -138,6 +139,7 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
             Screenshot = request.Screenshot.ToByteArray(),
             Instruction = request.Instruction,
         }).ConfigureAwait(false);
+        span?.SetTag(StarKvAttributes.Silo, record.Figures.Silo).SetTag(StarKvAttributes.Replayed, record.Replayed);
         StarKvTelemetry.RecordStepLatency(tenant.Id, clock.GetElapsedTime(started));
         return ProtoMapping.ToResult(key.Session, record);
     }

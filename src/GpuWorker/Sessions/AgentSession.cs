@@ -5,6 +5,7 @@ using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Positions;
 using StarKv.GpuWorker.Runtime;
+using StarKv.GpuWorker.Telemetry;
 using StarKv.GpuWorker.Text;
 using TorchSharp;
 
@@ -240,7 +241,13 @@ public sealed class AgentSession : IAgentSession
         var model = _runtime.Model;
         using var image = Qwen2VlImageProcessor.Process(screenshot.Span, _runtime.Config.Image, model.Device);
         var watch = Stopwatch.StartNew();
-        using var features = model.EncodeImage(image.Patches, image.Grid); // [V, hidden]
+        torch.Tensor encoded;
+        using (StarKvTelemetry.StartPhase(StarKvSpanNames.Vision))
+        {
+            encoded = model.EncodeImage(image.Patches, image.Grid); // [V, hidden]
+        }
+
+        using var features = encoded;
         var visionMs = watch.Elapsed.TotalMilliseconds;
 
         var stepIndex = StepsTaken;
@@ -294,7 +301,12 @@ public sealed class AgentSession : IAgentSession
         var bytes = screenshot.ToArray();
         using var image = Qwen2VlImageProcessor.Process(bytes, _runtime.Config.Image, model.Device);
         var watch = Stopwatch.StartNew();
-        var features = model.EncodeImage(image.Patches, image.Grid).DetachFromDisposeScope(); // [V, hidden]
+        torch.Tensor features;
+        using (StarKvTelemetry.StartPhase(StarKvSpanNames.Vision))
+        {
+            features = model.EncodeImage(image.Patches, image.Grid).DetachFromDisposeScope(); // [V, hidden]
+        }
+
         var visionMs = watch.Elapsed.TotalMilliseconds;
         var current = new KeptScreenshot(StepsTaken, bytes, image.Grid, features);
         try
@@ -377,6 +389,7 @@ public sealed class AgentSession : IAgentSession
         void Compress(LayerAttentionCapture capture)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Compress)?.SetTag(StarKvAttributes.Layer, capture.LayerIndex);
             var layerWatch = Stopwatch.StartNew();
             using var scope = torch.NewDisposeScope();
             var turnLength = capture.TurnQueries.shape[1];
@@ -406,6 +419,7 @@ public sealed class AgentSession : IAgentSession
         }
 
         var watch = Stopwatch.StartNew();
+        using var prefill = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count);
         using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress); // [vocab]
         using var host = logits.cpu();
         var values = host.data<float>().ToArray();
@@ -417,6 +431,7 @@ public sealed class AgentSession : IAgentSession
     {
         var model = _runtime.Model;
         var imEnd = _runtime.Config.Tokens.EosTokenId;
+        using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode);
         var watch = Stopwatch.StartNew();
         var generated = new List<int>();
         int next;

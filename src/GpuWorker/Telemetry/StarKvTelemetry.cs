@@ -68,6 +68,31 @@ public static class StarKvTelemetry
     /// <summary>The greedy decode of the action.</summary>
     public static Activity? StartDecode(StepTrace trace) => Start(StarKvSpanNames.Decode, ActivityKind.Internal, trace);
 
+    /// <summary>
+    /// A phase span (<see cref="StarKvSpanNames.Vision"/>, <see cref="StarKvSpanNames.Prefill"/>,
+    /// <see cref="StarKvSpanNames.Compress"/>, <see cref="StarKvSpanNames.Decode"/>) for code that does not know who the
+    /// step belongs to (the model runtime): it parents to <see cref="Activity.Current"/> and copies the tenant, session and
+    /// step attributes of the enclosing step span. <c>null</c> when nobody listens.
+    /// </summary>
+    public static Activity? StartPhase(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var parent = Activity.Current;
+        var activity = ActivitySource.StartActivity(name, ActivityKind.Internal);
+        if (activity is not null && parent is not null)
+        {
+            foreach (var tag in new[] { StarKvAttributes.Tenant, StarKvAttributes.Session, StarKvAttributes.Step })
+            {
+                if (parent.GetTagItem(tag) is { } value)
+                {
+                    activity.SetTag(tag, value);
+                }
+            }
+        }
+
+        return activity;
+    }
+
     /// <summary>A session became active on <paramref name="silo"/> (activation, creation or rehydration).</summary>
     public static void SessionActivated(string silo) => ActiveSessions.Add(1, SiloTag(silo));
 

@@ -24,6 +24,18 @@ public static class StarKvAttributes
     public const string Tenant = "starkv.tenant";
     public const string Step = "starkv.step";
 
+    /// <summary>On a compress span: the decoder layer compressed.</summary>
+    public const string Layer = "starkv.layer";
+
+    /// <summary>On a step span: the answer is the stored result of a step index that had already run.</summary>
+    public const string Replayed = "starkv.replayed";
+
+    /// <summary>On a prefill span: the tokens this turn prefilled.</summary>
+    public const string Tokens = "starkv.tokens";
+
+    /// <summary>On the gateway's step span: the size of the screenshot (its bytes never go into a span).</summary>
+    public const string ScreenshotBytes = "starkv.screenshot.bytes";
+
     /// <summary>The silo (its Orleans address or pod name) a measurement belongs to.</summary>
     public const string Silo = "silo";
 

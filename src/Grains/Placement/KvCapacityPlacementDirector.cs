@@ -28,6 +28,14 @@ internal sealed class KvCapacityPlacementDirector(IGrainFactory grains) : IPlace
 
         var alive = compatible.Select(s => s.ToParsableString()).ToHashSet(StringComparer.Ordinal);
         var reports = (await registry.GetReportsAsync().ConfigureAwait(false)).Where(r => alive.Contains(r.Silo)).ToList();
+        if (reports.Count == 0)
+        {
+            // The registry has no report from a live silo: it was just reactivated (its silo crashed) or the cluster is
+            // starting. Silos report every few seconds, so this passes; the client retries rather than gives up.
+            throw new StarKvException(StarKvErrorKind.Unavailable,
+                $"Session '{target.GrainIdentity.Key}' cannot be placed yet: no live silo has reported its load (the load registry restarted or the cluster is starting); retry shortly.");
+        }
+
         var choice = KvCapacityChooser.Choose(reports, model, exclude: null);
         if (choice.Silo is null)
         {

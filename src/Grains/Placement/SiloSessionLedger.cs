@@ -1,19 +1,38 @@
 using System.Collections.Concurrent;
+using StarKv.GpuWorker.Telemetry;
 
 namespace StarKv.Grains.Placement;
 
-/// <summary>The sessions active on this silo and the KV bytes each holds; the trajectory grains keep it current.</summary>
-public sealed class SiloSessionLedger
+/// <summary>
+/// The sessions active on this silo and the KV bytes each holds; the trajectory grains keep it current. It also
+/// publishes their sum as the silo's <see cref="StarKvInstruments.KvBytes"/> (tag <c>silo</c>: this silo's Orleans
+/// address) when built with the silo's details.
+/// </summary>
+public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 {
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+    private readonly string? _silo = siloDetails?.SiloAddress.ToParsableString();
 
     public long KvBytesInUse => _sessions.Values.Sum(e => e.KvBytes);
 
     public int Count => _sessions.Count;
 
-    public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc) => _sessions[sessionKey] = new Entry(kvBytes, lastStepUtc);
+    public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc)
+    {
+        _sessions[sessionKey] = new Entry(kvBytes, lastStepUtc);
+        if (_silo is not null)
+        {
+            StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
+        }
+    }
 
-    public void Forget(string sessionKey) => _sessions.TryRemove(sessionKey, out _);
+    public void Forget(string sessionKey)
+    {
+        if (_sessions.TryRemove(sessionKey, out _) && _silo is not null)
+        {
+            StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
+        }
+    }
 
     public IReadOnlyList<KeyValuePair<string, Entry>> Snapshot() => [.. _sessions];
 

@@ -112,12 +112,15 @@ internal sealed partial class TrajectoryGrain(
     public async Task<StepRecord> StepAsync(StepInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var sessionKey = SessionKey.Parse(Key);
+        using var span = StarKvTelemetry.StartGrainStep(new StepTrace(sessionKey.Tenant, sessionKey.Session, input.StepIndex))?.SetTag(StarKvAttributes.Silo, Silo);
         RequireOpen();
         if (input.StepIndex < state.State.StepsTaken)
         {
             var stored = state.State.RecentResults.Find(r => r.StepIndex == input.StepIndex)
                 ?? throw StarKvException.InvalidArgument(
                     $"step_index {input.StepIndex} already ran and its result is no longer kept (only the last {TrajectoryState.ResultsKept} are); the next step is {state.State.StepsTaken}.");
+            span?.SetTag(StarKvAttributes.Replayed, true);
             return stored with { Replayed = true };
         }
 
@@ -127,8 +130,6 @@ internal sealed partial class TrajectoryGrain(
                 $"step_index {input.StepIndex} leaves a gap: session '{SessionKey.Parse(Key).Session}' has taken {state.State.StepsTaken} steps, so the next step_index is {state.State.StepsTaken}.");
         }
 
-        var key = SessionKey.Parse(Key);
-        using var activity = StarKvTelemetry.StartGrainStep(new StepTrace(key.Tenant, key.Session, input.StepIndex));
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
         StepOutcome outcome;
         try
@@ -187,7 +188,7 @@ internal sealed partial class TrajectoryGrain(
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
         StarKvTelemetry.RecordStepFigures(Silo, figures);
-        await GrainFactory.GetGrain<ITenantLedgerGrain>(key.Tenant).ReportKvBytesAsync(key.Session, figures.KvBytes).ConfigureAwait(true);
+        await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
         return record;
     }
 

@@ -13,6 +13,9 @@ public static class StarKvTelemetryServiceCollectionExtensions
     /// <summary>The Orleans activity sources that carry a step across the gateway → grain call.</summary>
     private static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
 
+    /// <summary>The activity source of ASP.NET Core's hosting (one span per HTTP request).</summary>
+    public const string AspNetCoreSource = "Microsoft.AspNetCore";
+
     /// <summary>As <see cref="AddStarKvTelemetry(IServiceCollection, IConfiguration, string)"/> with service name <c>starkv</c>.</summary>
     public static IServiceCollection AddStarKvTelemetry(this IServiceCollection services, IConfiguration configuration) =>
         services.AddStarKvTelemetry(configuration, "starkv");
@@ -48,7 +51,9 @@ public static class StarKvTelemetryServiceCollectionExtensions
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithTracing(tracing =>
             {
-                tracing.AddSource(StarKvTelemetry.Name).AddSource(OrleansSources);
+                // ASP.NET Core's request span is the parent of the gateway's step span: recording it keeps the
+                // parent-based sampler from dropping the whole step trace.
+                tracing.AddSource(StarKvTelemetry.Name).AddSource(OrleansSources).AddSource(AspNetCoreSource);
                 if (otlp is not null)
                 {
                     tracing.AddOtlpExporter(o => o.Endpoint = otlp);

@@ -69,6 +69,8 @@ public static class SiloHost
             ConfigureClustering(silo, cluster);
             ConfigureStorage(silo, storage);
             silo.AddStarKvGrains();
+            // Trace context rides along grain calls, so a step's grain and model spans join the gateway's trace.
+            silo.AddActivityPropagation();
             // A step on a large model (or on a CPU) can take far longer than Orleans' default 30 s call timeout.
             silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
         });

@@ -18,6 +18,7 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
     private readonly object _gate = new();
     private readonly Dictionary<StatusCode, int> _errors = [];
     private readonly List<double> _latenciesMs = [];
+    private readonly List<double> _stepTimesMs = [];
     private readonly List<string> _fatal = [];
 
     public IReadOnlyList<SessionTrack> Sessions { get; } = [.. Enumerable.Range(0, sessions).Select(i => new SessionTrack($"s{i:D2}"))];
@@ -48,6 +49,18 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
             lock (_gate)
             {
                 return [.. _latenciesMs];
+            }
+        }
+    }
+
+    /// <summary>Per step index: from its first attempt until it was answered, retries included (what the agent waited).</summary>
+    public IReadOnlyList<double> StepTimesMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _stepTimesMs];
             }
         }
     }
@@ -85,6 +98,7 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
 
     private async Task LoopAsync(SessionTrack session, CancellationToken stop)
     {
+        var firstAttempt = _clock.Elapsed;
         while (!stop.IsCancellationRequested)
         {
             var index = session.StepsConfirmed;
@@ -102,7 +116,10 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
                 lock (_gate)
                 {
                     _latenciesMs.Add((now - started).TotalMilliseconds);
+                    _stepTimesMs.Add((now - firstAttempt).TotalMilliseconds);
                 }
+
+                firstAttempt = now;
 
                 if (result.StepIndex != index)
                 {
