@@ -4,10 +4,19 @@ namespace StarKv.Grains.Tests;
 
 public sealed class KvCapacityChooserTests
 {
-    private static SiloLoadReport Report(string silo, string model, long budget, long inUse, bool draining = false) => new()
+    private static SiloLoadReport Report(string silo, string model, long budget, long inUse, bool draining = false, int sessions = 1) => new()
     {
-        Silo = silo, Device = "cuda:0", ModelId = model, KvBudgetBytes = budget, KvBytesInUse = inUse, Sessions = 1, HighWatermark = 0.9, Draining = draining,
+        Silo = silo, Device = "cuda:0", ModelId = model, KvBudgetBytes = budget, KvBytesInUse = inUse, Sessions = sessions, HighWatermark = 0.9, Draining = draining,
     };
+
+    [Fact]
+    public void Among_equally_free_silos_picks_the_one_with_fewer_sessions()
+    {
+        // New sessions hold no KV bytes yet: a and b are equally free, b holds fewer sessions.
+        var reports = new[] { Report("a", "m", 100, 0, sessions: 3), Report("b", "m", 100, 0, sessions: 1) };
+
+        Assert.Equal("b", KvCapacityChooser.Choose(reports, "m", exclude: null).Silo);
+    }
 
     [Fact]
     public void Picks_the_silo_serving_the_model_with_the_most_free_bytes()

@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace StarKv.Grains.Placement;
 
-/// <summary>The placement rule: among silos serving the model, with room, the one with the most free KV bytes.</summary>
+/// <summary>
+/// The placement rule: among silos serving the model, with room, the one with the most free KV bytes; among
+/// equals, the one holding fewer sessions (a new session holds no KV bytes until its first step).
+/// </summary>
 public static class KvCapacityChooser
 {
     public static PlacementChoice Choose(IReadOnlyCollection<SiloLoadReport> reports, string? modelId, IReadOnlyCollection<string>? exclude)
@@ -23,7 +26,7 @@ public static class KvCapacityChooser
             return new PlacementChoice(null, $"no silo serves model '{modelId}' (the silos serve: {models})");
         }
 
-        var best = serving.Where(r => r.HasRoom).OrderByDescending(r => r.FreeBytes).ThenBy(r => r.Silo, StringComparer.Ordinal).FirstOrDefault();
+        var best = serving.Where(r => r.HasRoom).OrderByDescending(r => r.FreeBytes).ThenBy(r => r.Sessions).ThenBy(r => r.Silo, StringComparer.Ordinal).FirstOrDefault();
         if (best is not null)
         {
             return new PlacementChoice(best.Silo, $"{best.Silo} has {best.FreeBytes} free KV bytes");

@@ -19,8 +19,22 @@ internal sealed class SiloLoadRegistryGrain(IOptions<LoadReportOptions> options,
 
     public Task<IReadOnlyList<SiloLoadReport>> GetReportsAsync() => Task.FromResult<IReadOnlyList<SiloLoadReport>>(Fresh());
 
-    public Task<PlacementChoice> ChooseSiloAsync(string modelId, string? excludeSilo) =>
-        Task.FromResult(KvCapacityChooser.Choose(Fresh(), modelId, excludeSilo is null ? null : [excludeSilo]));
+    /// <summary>
+    /// Chooses a silo and counts the placement against it until that silo's next report: one more session holding
+    /// the silo's mean KV bytes per session. Without this, every session placed between two reports would go to
+    /// the same silo.
+    /// </summary>
+    public Task<PlacementChoice> ChooseSiloAsync(string modelId, string? excludeSilo)
+    {
+        var choice = KvCapacityChooser.Choose(Fresh(), modelId, excludeSilo is null ? null : [excludeSilo]);
+        if (choice.Silo is { } silo && _reports.TryGetValue(silo, out var report))
+        {
+            var perSession = report.Sessions > 0 ? report.KvBytesInUse / report.Sessions : 0;
+            _reports[silo] = report with { Sessions = report.Sessions + 1, KvBytesInUse = report.KvBytesInUse + perSession };
+        }
+
+        return Task.FromResult(choice);
+    }
 
     public Task SetDrainingAsync(string silo, bool draining)
     {

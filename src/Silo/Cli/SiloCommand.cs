@@ -27,6 +27,7 @@ public static class SiloCommand
         var kvBudget = new Option<long?>("--kv-budget-bytes") { Description = "This silo's KV memory budget in bytes (StarKv:Capacity:KvBudgetBytes)." };
         var grpcPort = new Option<int?>("--grpc-port") { Description = "Port of the gRPC gateway (StarKv:Gateway:GrpcPort, default 5080)." };
         var data = new Option<string?>("--data") { Description = "Folder of the filesystem storage (StarKv:Storage:Path, default .starkv)." };
+        var screenshots = new Option<string?>("--screenshots") { Description = "Folder of PNG/JPEG screenshots the demo sends instead of synthetic ones (with an annotations.json, each with its instruction), for example ../shared/data/gui-samples." };
         var noDemo = new Option<bool>("--no-demo") { Description = "Serve without running the demo client." };
         var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo, as with Redis clustering (the gateway runs apart); implies --no-demo." };
         var exitAfterDemo = new Option<bool>("--exit-after-demo") { Description = "Stop once the demo has run instead of serving until Ctrl+C." };
@@ -38,7 +39,7 @@ public static class SiloCommand
             "the gRPC gateway, the model runtime and filesystem storage under .starkv/, plus a demo client. With StarKv:Cluster:Clustering=redis " +
             "it runs a bare silo (the gateway runs apart). Configuration: appsettings.json, StarKv__Section__Key environment variables, --set.")
         {
-            steps, method, budget, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, set, selfCheck,
+            steps, method, budget, screenshots, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, set, selfCheck,
         };
 
         command.SetAction(async (result, cancellationToken) =>
@@ -62,6 +63,12 @@ public static class SiloCommand
                 }
 
                 overrides[pair[..equals].Trim()] = pair[(equals + 1)..];
+            }
+
+            if (result.GetValue(screenshots) is { } screenshotFolder && !Directory.Exists(screenshotFolder))
+            {
+                await Console.Error.WriteLineAsync($"--screenshots: the folder '{screenshotFolder}' does not exist.").ConfigureAwait(false);
+                return 2;
             }
 
             if (result.GetValue(modelFolder) is { } folder)
@@ -88,6 +95,7 @@ public static class SiloCommand
                 Method = result.GetValue(method)!,
                 BudgetRatio = result.GetValue(budget),
                 Steps = result.GetValue(steps),
+                ScreenshotFolder = result.GetValue(screenshots),
             } : null, result.GetValue(exitAfterDemo), console, cancellationToken).ConfigureAwait(false);
         });
         return command;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Grpc.Core;
 using Grpc.Net.Client;
-using StarKv.GpuWorker.SyntheticScreens;
 using StarKv.Protos.V1;
 
 namespace StarKv.Silo.Demo;
@@ -16,13 +15,16 @@ public sealed record DemoSettings
     public int ScreenWidth { get; init; } = 1280;
     public int ScreenHeight { get; init; } = 720;
     public int Seed { get; init; } = 7;
+
+    /// <summary>A folder of real screenshots to send instead of synthetic ones (for example ../shared/data/gui-samples).</summary>
+    public string? ScreenshotFolder { get; init; }
 }
 
 /// <summary>The demo session's end: steps run, and the KV bytes it holds against what a full cache would hold.</summary>
 public sealed record DemoSummary(string SessionId, int Steps, long KvBytes, long FullKvBytes);
 
 /// <summary>
-/// A client of the gateway over real gRPC: creates a session, streams synthetic screenshots through <c>Run</c>, prints
+/// A client of the gateway over real gRPC: creates a session, streams screenshots (<see cref="DemoScreens"/>) through <c>Run</c>, prints
 /// each step's action and the session's KV bytes next to the full cache's, then closes the session.
 /// </summary>
 public sealed class DemoClient(Uri address, string apiKey, TextWriter output)
@@ -47,17 +49,25 @@ public sealed class DemoClient(Uri address, string apiKey, TextWriter output)
         }, headers, cancellationToken: cancellationToken);
         Write(string.Create(CultureInfo.InvariantCulture, $"session {info.SessionId} on {info.Silo}: model {info.Model}, method {info.Method}, budget {settings.BudgetRatio * 100:F0}% of the tokens seen"));
 
+        var screens = settings.ScreenshotFolder is { } folder
+            ? DemoScreens.FromFolder(folder, Instruction)
+            : DemoScreens.Synthetic(settings.Seed, settings.ScreenWidth, settings.ScreenHeight, Instruction);
         using (var run = client.Run(headers, cancellationToken: cancellationToken))
         {
             for (var step = 0; step < settings.Steps; step++)
             {
-                var screenshot = SyntheticScreenRenderer.RenderPng(settings.Seed, settings.ScreenWidth, settings.ScreenHeight, step);
+                var screen = screens.ForStep(step);
+                if (settings.ScreenshotFolder is not null)
+                {
+                    Write($"step {step,3}  sends {screen.Label}: \"{screen.Instruction}\"");
+                }
+
                 await run.RequestStream.WriteAsync(new StepRequest
                 {
                     SessionId = sessionId,
                     StepIndex = step,
-                    Screenshot = Google.Protobuf.ByteString.CopyFrom(screenshot),
-                    Instruction = step == 0 ? Instruction : "Continue.",
+                    Screenshot = Google.Protobuf.ByteString.CopyFrom(screen.Image),
+                    Instruction = screen.Instruction,
                 }, cancellationToken);
                 if (!await run.ResponseStream.MoveNext(cancellationToken))
                 {
