@@ -47,7 +47,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
             victim.Process.KillHard();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"killed {victim.Process.Name} ({victimAddress}) at {(killedAt - loadStarted).TotalSeconds:F1} s of load, holding {lost.Count} sessions"));
 
-            await WaitAsync(() => load.Sessions.Where(s => lost.Contains(s.Id)).All(s => s.Last!.At > killedAt) || load.Fatal.Count > 0, RecoveryLimit,
+            await WaitAsync(() => load.Sessions.Where(s => lost.Contains(s.Id)).All(s => s.Last!.SentAt > killedAt) || load.Fatal.Count > 0, RecoveryLimit,
                 "every session of the killed silo to be served again", load);
             await Task.Delay(AfterRecovery);
             var errorsDuringCrash = load.ErrorsByStatus;
@@ -63,7 +63,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
             var exitedAt = load.Now;
             Assert.True(exitCode is not null, $"{drained.Process.Name} still runs 90 s after SIGTERM:\n{drained.Process.Output()}");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"terminated {drained.Process.Name} ({drainGroup.Key}) holding {moved.Count} sessions; exit code {exitCode} after {(exitedAt - terminatedAt).TotalSeconds:F1} s"));
-            await WaitAsync(() => load.Sessions.Where(s => moved.Contains(s.Id)).All(s => s.Last!.At > exitedAt) || load.Fatal.Count > 0, RecoveryLimit,
+            await WaitAsync(() => load.Sessions.Where(s => moved.Contains(s.Id)).All(s => s.Last!.SentAt > exitedAt) || load.Fatal.Count > 0, RecoveryLimit,
                 "every session of the terminated silo to be served again", load);
             await Task.Delay(TimeSpan.FromSeconds(3));
             var errorsDuringTerminate = load.ErrorsByStatus.Where(e => e.Value > errorsDuringCrash.GetValueOrDefault(e.Key))
@@ -74,7 +74,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.True(load.Fatal.Count == 0, "Non-retryable errors: " + string.Join("\n", load.Fatal));
 
             var recovery = load.Sessions.Where(s => lost.Contains(s.Id))
-                .Select(s => (s.Steps.First(step => step.At > killedAt).At - killedAt).TotalSeconds).ToList();
+                .Select(s => (s.Steps.First(step => step.SentAt > killedAt).At - killedAt).TotalSeconds).ToList();
             var sessions = load.Sessions;
             var report = new CrashReport
             {
@@ -102,7 +102,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
                 SessionsOnTerminatedSilo = moved.Count,
                 TerminateExitSeconds = (exitedAt - terminatedAt).TotalSeconds,
                 TerminateExitCode = exitCode.Value,
-                TerminateRecoverySeconds = load.Sessions.Where(s => moved.Contains(s.Id)).Max(s => (s.Steps.First(step => step.At > terminatedAt && step.Silo != drainGroup.Key).At - terminatedAt).TotalSeconds),
+                TerminateRecoverySeconds = load.Sessions.Where(s => moved.Contains(s.Id)).Max(s => (s.Steps.First(step => step.SentAt > terminatedAt && step.Silo != drainGroup.Key).At - terminatedAt).TotalSeconds),
                 ErrorsDuringTerminate = errorsDuringTerminate,
                 SessionsPerSiloAfter = sessions.GroupBy(s => s.Last!.Silo).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
             };
@@ -118,7 +118,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
             // every step computed after the kill ran elsewhere, and each lost session computed at least one.
             foreach (var session in sessions.Where(s => lost.Contains(s.Id)))
             {
-                var computed = session.Steps.Where(step => step.At > killedAt && !step.Replayed).ToList();
+                var computed = session.Steps.Where(step => step.SentAt > killedAt && !step.Replayed).ToList();
                 Assert.NotEmpty(computed);
                 Assert.All(computed, step => Assert.NotEqual(victimAddress, step.Silo));
             }
@@ -126,7 +126,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(0, exitCode);
             foreach (var session in sessions.Where(s => moved.Contains(s.Id)))
             {
-                Assert.All(session.Steps.Where(step => step.At > exitedAt && !step.Replayed), step => Assert.NotEqual(drainGroup.Key, step.Silo));
+                Assert.All(session.Steps.Where(step => step.SentAt > exitedAt && !step.Replayed), step => Assert.NotEqual(drainGroup.Key, step.Silo));
             }
 
             await AssertEveryStepAppliedOnceAsync(sessions);

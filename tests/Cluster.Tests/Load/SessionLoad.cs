@@ -127,7 +127,7 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
                     return;
                 }
 
-                session.Confirm(new StepObservation(index, result.Figures.Silo, result.Figures.SeenTokens, result.Text, result.Replayed, now));
+                session.Confirm(new StepObservation(index, result.Figures.Silo, result.Figures.SeenTokens, result.Text, result.Replayed, started, now));
             }
             catch (RpcException error) when (Retryable.Contains(error.StatusCode))
             {
