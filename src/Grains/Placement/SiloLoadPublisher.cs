@@ -68,6 +68,11 @@ internal sealed partial class SiloLoadPublisher(
         {
             LogShutdownMoveFailed(logger, error, Silo);
         }
+        finally
+        {
+            // A stopped silo holds no KV bytes; its gauge series ends here rather than repeating the last value.
+            StarKvTelemetry.ForgetSilo(Silo);
+        }
     }
 
     public void Dispose() => _stopping.Dispose();
