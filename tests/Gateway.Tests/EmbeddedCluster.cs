@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +6,7 @@ using Grpc.Net.Client;
 using StarKv.Gateway.Tenants;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Tests.Fakes;
+using StarKv.Grains.Tests.Support;
 using StarKv.Protos.V1;
 using StarKv.Silo.Configuration;
 using StarKv.Silo.Hosting;
@@ -52,7 +51,7 @@ public sealed class EmbeddedCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var ports = FreePorts(4);
+        var ports = FreePorts.Take(4);
         var settings = new Dictionary<string, string?>
         {
             ["StarKv:Cluster:SiloPort"] = Port(ports[0]),
@@ -108,13 +107,4 @@ public sealed class EmbeddedCluster : IAsyncLifetime
     }
 
     private static string Port(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    public static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
-    }
 }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using Google.Protobuf;
 using Grpc.Core;
 using StarKv.Grains.Tests.Fakes;
+using StarKv.Grains.Tests.Support;
 using StarKv.Protos.V1;
 
 namespace StarKv.Gateway.Tests;
@@ -180,7 +181,7 @@ public sealed class GatewayTests(EmbeddedCluster cluster) : IClassFixture<Embedd
     [Fact]
     public async Task The_standalone_gateway_serves_the_cluster_as_an_orleans_client()
     {
-        var ports = EmbeddedCluster.FreePorts(2);
+        var ports = FreePorts.Take(2);
         var settings = new Dictionary<string, string?>(cluster.Settings)
         {
             ["StarKv:Gateway:GrpcPort"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture),

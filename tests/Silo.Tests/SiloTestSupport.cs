@@ -1,8 +1,7 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Tests.Fakes;
+using StarKv.Grains.Tests.Support;
 using StarKv.Silo.Configuration;
 using StarKv.Silo.Runtime;
 
@@ -19,10 +18,7 @@ internal static class SiloTestSupport
     /// <summary>Free loopback ports for silo, Orleans gateway, gRPC and health, as configuration keys.</summary>
     public static Dictionary<string, string?> FreePortSettings(string storagePath)
     {
-        var listeners = Enumerable.Range(0, 4).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture)).ToArray();
-        listeners.ForEach(l => l.Stop());
+        var ports = FreePorts.Take(4).Select(p => p.ToString(CultureInfo.InvariantCulture)).ToArray();
         return new Dictionary<string, string?>
         {
             ["StarKv:Cluster:SiloPort"] = ports[0],

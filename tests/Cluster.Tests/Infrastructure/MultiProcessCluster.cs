@@ -4,6 +4,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using StarKv.Gateway.Tenants;
 using StarKv.Grains.Tests.Storage;
+using StarKv.Grains.Tests.Support;
 using StarKv.Protos.V1;
 
 namespace StarKv.Cluster.Tests.Infrastructure;

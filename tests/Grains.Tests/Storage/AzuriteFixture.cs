@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Azure.Storage.Blobs;
+using StarKv.Grains.Tests.Support;
 
 namespace StarKv.Grains.Tests.Storage;
 
@@ -39,7 +38,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            Port = FreeLoopbackPort();
+            Port = FreePorts.Take(1)[0];
             ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Port}/{AccountName};";
             try
             {
@@ -171,12 +170,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
         _process = null;
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>The repository's pinned Azurite (installed by setup.sh), else one on the PATH.</summary>
     private static string FindAzurite()

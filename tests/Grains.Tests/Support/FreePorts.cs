@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace StarKv.Cluster.Tests.Infrastructure;
+namespace StarKv.Grains.Tests.Support;
 
-/// <summary>Loopback ports free right now (all held open together while probing, so they differ).</summary>
+/// <summary>
+/// Loopback ports free right now (all held open together while probing, so they differ). Shared by the test
+/// projects that start servers (linked from tests/Grains.Tests/Support).
+/// </summary>
 public static class FreePorts
 {
     public static int[] Take(int count)
