@@ -46,12 +46,8 @@ public sealed class Qwen25VlRuntimeFactory : IModelRuntimeFactory
         var device = ResolveDevice(settings.Device);
         if (settings.Source == "folder")
         {
-            if (string.IsNullOrWhiteSpace(settings.Path) || !Directory.Exists(settings.Path))
-            {
-                throw new ModelRuntimeUnavailableException($"StarKv:Model:Path '{settings.Path}' is not a folder; a 'folder' model needs config.json, tokenizer.json and *.safetensors there.");
-            }
-
-            return Qwen25VlRuntime.LoadFolder(settings.Path, settings.Id, device, ResolveDType(settings.DType));
+            // The settings validator has checked the folder; the loader names whatever else is wrong in it.
+            return Qwen25VlRuntime.LoadFolder(settings.Path!, settings.Id, device, ResolveDType(settings.DType));
         }
 
         return Qwen25VlRuntime.LoadBuiltInTiny(string.IsNullOrWhiteSpace(settings.Path) ? TinyModelFolder.DefaultPath() : settings.Path, device);
