@@ -27,7 +27,7 @@ public static class SiloCommand
         var kvBudget = new Option<long?>("--kv-budget-bytes") { Description = "This silo's KV memory budget in bytes (StarKv:Capacity:KvBudgetBytes)." };
         var grpcPort = new Option<int?>("--grpc-port") { Description = "Port of the gRPC gateway (StarKv:Gateway:GrpcPort, default 5080)." };
         var data = new Option<string?>("--data") { Description = "Folder of the filesystem storage (StarKv:Storage:Path, default .starkv)." };
-        var screenshots = new Option<string?>("--screenshots") { Description = "Folder of PNG/JPEG screenshots the demo sends instead of synthetic ones (with an annotations.json, each with its instruction), for example ../shared/data/gui-samples." };
+        var screenshots = new Option<string?>("--screenshots") { Description = "Folder of PNG/JPEG screenshots the demo sends instead of synthetic ones (with an annotations.json, each with its instruction), for example samples/gui." };
         var noDemo = new Option<bool>("--no-demo") { Description = "Serve without running the demo client." };
         var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo, as with Redis clustering (the gateway runs apart); implies --no-demo." };
         var exitAfterDemo = new Option<bool>("--exit-after-demo") { Description = "Stop once the demo has run instead of serving until Ctrl+C." };

@@ -16,7 +16,7 @@ public sealed record DemoSettings
     public int ScreenHeight { get; init; } = 720;
     public int Seed { get; init; } = 7;
 
-    /// <summary>A folder of real screenshots to send instead of synthetic ones (for example ../shared/data/gui-samples).</summary>
+    /// <summary>A folder of real screenshots to send instead of synthetic ones (for example samples/gui).</summary>
     public string? ScreenshotFolder { get; init; }
 }
 

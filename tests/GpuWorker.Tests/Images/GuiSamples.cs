@@ -2,10 +2,10 @@ using System.Text.Json;
 
 namespace StarKv.GpuWorker.Tests.Images;
 
-/// <summary>One annotated target of the shared GUI sample screenshots (<c>../shared/data/gui-samples</c>).</summary>
+/// <summary>One annotated target of the repository's GUI sample screenshots (<c>samples/gui</c>).</summary>
 public sealed record GuiSample(string Id, string Image, int Width, int Height, int X1, int Y1, int X2, int Y2);
 
-/// <summary>Finds the shared GUI samples next to the repository root and reads their annotations.</summary>
+/// <summary>Finds the GUI samples in the repository (<c>samples/gui</c>) and reads their annotations.</summary>
 public static class GuiSamples
 {
     private static readonly Lazy<string> DirectoryPath = new(Locate);
@@ -27,18 +27,15 @@ public static class GuiSamples
         {
             if (File.Exists(Path.Combine(dir.FullName, "Directory.Build.props")))
             {
-                foreach (var candidate in new[] { Path.Combine(dir.FullName, "..", "shared"), Path.Combine(dir.FullName, "shared") })
+                var samples = Path.Combine(dir.FullName, "samples", "gui");
+                if (File.Exists(Path.Combine(samples, "annotations.json")))
                 {
-                    var samples = Path.GetFullPath(Path.Combine(candidate, "data", "gui-samples"));
-                    if (File.Exists(Path.Combine(samples, "annotations.json")))
-                    {
-                        return samples;
-                    }
+                    return samples;
                 }
             }
         }
 
-        throw new DirectoryNotFoundException($"No shared/data/gui-samples/annotations.json above {AppContext.BaseDirectory}.");
+        throw new DirectoryNotFoundException($"No samples/gui/annotations.json in the repository above {AppContext.BaseDirectory}.");
     }
 
     private static List<GuiSample> Load()

@@ -19,14 +19,7 @@ public sealed class Qwen2TokenizerTests : IClassFixture<TinyModelFixture>
 
     internal static IReadOnlyList<string> AnnotatedInstructions()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "..", "shared", "data", "gui-samples", "annotations.json")))
-        {
-            directory = directory.Parent;
-        }
-
-        Assert.NotNull(directory);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory.FullName, "..", "shared", "data", "gui-samples", "annotations.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Images.GuiSamples.Directory, "annotations.json")));
         return doc.RootElement.EnumerateArray().Select(e => e.GetProperty("instruction").GetString()!).ToList();
     }
 
