@@ -13,6 +13,11 @@ namespace StarKv.GpuWorker.Model;
 /// Qwen2.5-VL (UI-TARS-1.5) for inference: the vision encoder, and the Qwen2 language model run turn by turn
 /// on top of a <see cref="KvCache"/>. Runs without autograd on the device and dtype given at load; one
 /// sequence at a time (no batch axis). Not thread-safe for concurrent calls on the same cache.
+/// <para>
+/// Loaded as trainable (<see cref="Trainable"/>), every weight is a leaf that requires gradients
+/// (<see cref="Weights"/>) and the same forward builds an autograd graph, so a trainer optimises the code that
+/// serves; the model then leaves the caller's gradient mode alone instead of disabling gradients.
+/// </para>
 /// </summary>
 public sealed class Qwen25VlModel : IDisposable
 {
@@ -21,8 +26,10 @@ public sealed class Qwen25VlModel : IDisposable
     private readonly DecoderLayer[] _layers;
     private readonly RmsNorm _norm;
 
-    private Qwen25VlModel(Qwen25VlConfig config, torch.Device device, torch.ScalarType dtype, VisionEncoder vision, torch.Tensor embedTokens, DecoderLayer[] layers, RmsNorm norm, torch.Tensor lmHead)
+    private Qwen25VlModel(Qwen25VlConfig config, torch.Device device, torch.ScalarType dtype, VisionEncoder vision, torch.Tensor embedTokens, DecoderLayer[] layers, RmsNorm norm, torch.Tensor lmHead, bool trainable, IReadOnlyList<TakenWeight> weights)
     {
+        Trainable = trainable;
+        Weights = weights;
         Config = config;
         Device = device;
         DType = dtype;
@@ -43,19 +50,30 @@ public sealed class Qwen25VlModel : IDisposable
 
     public int LayerCount => _layers.Length;
 
+    /// <summary>Whether the weights require gradients (see the class remarks).</summary>
+    public bool Trainable { get; }
+
+    /// <summary>Every weight of the model under its canonical checkpoint name and shape, in load order (owned by the model).</summary>
+    public IReadOnlyList<TakenWeight> Weights { get; }
+
     /// <summary>
     /// Builds the model from Hugging Face–named weights (<c>visual.*</c>, <c>model.*</c>, <c>lm_head.weight</c>;
     /// <c>lm_head</c> may be absent when the embeddings are tied). Every weight is checked against the config's
     /// shape and copied onto <paramref name="device"/> in <paramref name="dtype"/>; the caller keeps its tensors.
     /// </summary>
     /// <exception cref="ModelWeightsException">A weight is missing or has the wrong shape (the message names it).</exception>
-    public static Qwen25VlModel Load(Qwen25VlConfig config, IReadOnlyDictionary<string, torch.Tensor> weights, torch.Device device, torch.ScalarType dtype)
+    /// <param name="config">The checkpoint's configuration.</param>
+    /// <param name="weights">The checkpoint's tensors by name.</param>
+    /// <param name="device">Where the model runs.</param>
+    /// <param name="dtype">The model's dtype.</param>
+    /// <param name="trainable">Whether the weights become leaves that require gradients (see <see cref="Trainable"/>).</param>
+    public static Qwen25VlModel Load(Qwen25VlConfig config, IReadOnlyDictionary<string, torch.Tensor> weights, torch.Device device, torch.ScalarType dtype, bool trainable = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(device);
         using var noGrad = torch.no_grad();
-        var reader = new WeightReader(weights, device, dtype);
+        var reader = new WeightReader(weights, device, dtype, trainable);
         var text = config.Text;
         var owned = new List<IDisposable>();
         try
@@ -76,7 +94,7 @@ public sealed class Qwen25VlModel : IDisposable
             var lmHead = text.TieWordEmbeddings && !reader.Contains("lm_head.weight")
                 ? embed
                 : reader.Take("lm_head.weight", text.VocabSize, text.HiddenSize);
-            return new Qwen25VlModel(config, device, dtype, vision, embed, layers, norm, lmHead);
+            return new Qwen25VlModel(config, device, dtype, vision, embed, layers, norm, lmHead, trainable, reader.Taken);
         }
         catch
         {
@@ -97,7 +115,7 @@ public sealed class Qwen25VlModel : IDisposable
     /// <param name="grid">The patch grid.</param>
     public torch.Tensor EncodeImage(torch.Tensor patches, GridThw grid)
     {
-        using var noGrad = torch.no_grad();
+        using var noGrad = InferenceOnly();
         return Vision.Encode(patches, grid);
     }
 
@@ -142,7 +160,7 @@ public sealed class Qwen25VlModel : IDisposable
             throw new ArgumentException($"The turn holds {imageRows.Count} image pad tokens but {featureRows} image feature rows were given.", nameof(imageFeatures));
         }
 
-        using var noGrad = torch.no_grad();
+        using var noGrad = InferenceOnly();
         using var scope = torch.NewDisposeScope();
         var idTensor = torch.tensor(ids.Select(i => (long)i).ToArray(), device: Device); // [T]
         var embeds = _embedTokens.index_select(0, idTensor); // [T, hidden]
@@ -181,48 +199,39 @@ public sealed class Qwen25VlModel : IDisposable
         Action<LayerAttentionCapture>? afterLayerAttention = null,
         IList<torch.Tensor>? hiddenStates = null)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        ArgumentNullException.ThrowIfNull(positions);
-        ArgumentNullException.ThrowIfNull(bookkeeping);
-        ArgumentNullException.ThrowIfNull(cache);
-        if (positions.Positions.dim() != 2 || positions.Positions.shape[0] != 3 || positions.Positions.shape[1] != ids.Count)
-        {
-            throw new ArgumentException($"Positions must be [3, {ids.Count}]; got [{string.Join(", ", positions.Positions.shape)}].", nameof(positions));
-        }
-
-        if (bookkeeping.Count != ids.Count)
-        {
-            throw new ArgumentException($"{bookkeeping.Count} bookkeeping entries given for {ids.Count} tokens.", nameof(bookkeeping));
-        }
-
-        CheckCache(cache);
-        using var noGrad = torch.no_grad();
+        CheckTurn(ids, positions, bookkeeping, cache);
+        using var noGrad = InferenceOnly();
         using var scope = torch.NewDisposeScope();
-        var text = Config.Text;
-        var x = EmbedTurn(ids, imageFeatures); // [T, hidden]
-        var (cos, sin) = MropeRotary.CosSin(positions.Positions, text.HeadDim, text.RopeTheta, text.MropeSection, Device, DType); // [T, D] each
-        for (var l = 0; l < _layers.Length; l++)
-        {
-            var layer = _layers[l];
-            hiddenStates?.Add(x.clone().DetachFromDisposeScope());
-            torch.Tensor next;
-            using (var layerScope = torch.NewDisposeScope())
-            {
-                var (attention, queries) = layer.Attention.Forward(layer.InputNorm.Forward(x), cos, sin, cache[l], bookkeeping);
-                afterLayerAttention?.Invoke(new LayerAttentionCapture(l, _layers.Length, queries, cache[l], x));
-                var h = x + attention; // [T, hidden]
-                next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [T, hidden]
-            }
-
-            x.Dispose(); // one layer's activations alive at a time
-            x = next;
-        }
-
-        var normed = _norm.Forward(x); // [T, hidden]
-        hiddenStates?.Add(normed.clone().DetachFromDisposeScope());
-        var last = normed[-1]; // [hidden]
-        var logits = torch.nn.functional.linear(last, _lmHead).to(torch.ScalarType.Float32); // [vocab]
+        var normed = RunLayers(ids, imageFeatures, positions, bookkeeping, cache, afterLayerAttention, hiddenStates); // [T, hidden]
+        var logits = Logits(normed[-1]); // [vocab]
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs a turn like <see cref="Prefill"/> but returns the final normalised hidden states of every token of the turn
+    /// (the input of the LM head), for callers that need more than the last token: a trainer's loss over the reply, or
+    /// probes of the vision tokens. // [T, hidden]
+    /// </summary>
+    public torch.Tensor PrefillHidden(
+        IReadOnlyList<int> ids,
+        torch.Tensor? imageFeatures,
+        TurnPositions positions,
+        IReadOnlyList<TokenInfo> bookkeeping,
+        KvCache cache,
+        Action<LayerAttentionCapture>? afterLayerAttention = null)
+    {
+        CheckTurn(ids, positions, bookkeeping, cache);
+        using var noGrad = InferenceOnly();
+        return RunLayers(ids, imageFeatures, positions, bookkeeping, cache, afterLayerAttention, null);
+    }
+
+    /// <summary>The LM head on final normalised hidden states, in fp32. // [..., vocab]</summary>
+    /// <param name="normed">// [..., hidden]</param>
+    public torch.Tensor Logits(torch.Tensor normed)
+    {
+        ArgumentNullException.ThrowIfNull(normed);
+        using var noGrad = InferenceOnly();
+        return torch.nn.functional.linear(normed, _lmHead).to(torch.ScalarType.Float32);
     }
 
     /// <summary>
@@ -251,6 +260,63 @@ public sealed class Qwen25VlModel : IDisposable
         }
 
         _embedTokens.Dispose();
+    }
+
+    private torch.Tensor RunLayers(
+        IReadOnlyList<int> ids,
+        torch.Tensor? imageFeatures,
+        TurnPositions positions,
+        IReadOnlyList<TokenInfo> bookkeeping,
+        KvCache cache,
+        Action<LayerAttentionCapture>? afterLayerAttention,
+        IList<torch.Tensor>? hiddenStates)
+    {
+        using var scope = torch.NewDisposeScope();
+        var text = Config.Text;
+        var x = EmbedTurn(ids, imageFeatures); // [T, hidden]
+        var (cos, sin) = MropeRotary.CosSin(positions.Positions, text.HeadDim, text.RopeTheta, text.MropeSection, Device, DType); // [T, D] each
+        for (var l = 0; l < _layers.Length; l++)
+        {
+            var layer = _layers[l];
+            hiddenStates?.Add(x.clone().DetachFromDisposeScope());
+            torch.Tensor next;
+            using (var layerScope = torch.NewDisposeScope())
+            {
+                var (attention, queries) = layer.Attention.Forward(layer.InputNorm.Forward(x), cos, sin, cache[l], bookkeeping);
+                afterLayerAttention?.Invoke(new LayerAttentionCapture(l, _layers.Length, queries, cache[l], x));
+                var h = x + attention; // [T, hidden]
+                next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [T, hidden]
+            }
+
+            x.Dispose(); // one layer's activations alive at a time
+            x = next;
+        }
+
+        var normed = _norm.Forward(x); // [T, hidden]
+        hiddenStates?.Add(normed.clone().DetachFromDisposeScope());
+        return normed.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Disables gradients for an inference-only model; a trainable model keeps the caller's mode.</summary>
+    private IDisposable? InferenceOnly() => Trainable ? null : torch.no_grad();
+
+    private void CheckTurn(IReadOnlyList<int> ids, TurnPositions positions, IReadOnlyList<TokenInfo> bookkeeping, KvCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(positions);
+        ArgumentNullException.ThrowIfNull(bookkeeping);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (positions.Positions.dim() != 2 || positions.Positions.shape[0] != 3 || positions.Positions.shape[1] != ids.Count)
+        {
+            throw new ArgumentException($"Positions must be [3, {ids.Count}]; got [{string.Join(", ", positions.Positions.shape)}].", nameof(positions));
+        }
+
+        if (bookkeeping.Count != ids.Count)
+        {
+            throw new ArgumentException($"{bookkeeping.Count} bookkeeping entries given for {ids.Count} tokens.", nameof(bookkeeping));
+        }
+
+        CheckCache(cache);
     }
 
     private void CheckCache(KvCache cache)

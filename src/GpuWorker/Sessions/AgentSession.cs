@@ -253,10 +253,8 @@ public sealed class AgentSession : IAgentSession
         var stepIndex = StepsTaken;
         var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
         var imageTokens = image.Grid.MergedTokenCount(_runtime.Config.Vision.SpatialMergeSize);
-        var userTurn = Qwen25VlChatTemplate.UserTurn([imageTokens], StepText(stepIndex, instruction));
-        var text = stepIndex == 0
-            ? Qwen25VlChatTemplate.SystemTurn() + Qwen25VlChatTemplate.UserTurn(taskPrompt) + userTurn + Qwen25VlChatTemplate.GenerationPrompt
-            : "\n" + userTurn + Qwen25VlChatTemplate.GenerationPrompt;
+        var stepText = AgentTurns.StepText(stepIndex, instruction, Options.Task);
+        var text = stepIndex == 0 ? AgentTurns.FirstStep(taskPrompt, imageTokens, stepText) : AgentTurns.LaterStep(imageTokens, stepText);
         List<int> ids = [.. _pending, .. _runtime.Tokenizer.Encode(text)];
         CheckImageTokens(ids, imageTokens);
 
@@ -318,14 +316,14 @@ public sealed class AgentSession : IAgentSession
             {
                 if (_screenshots.FirstOrDefault(s => s.StepIndex == i) is { } shot)
                 {
-                    text.Append(Qwen25VlChatTemplate.UserTurn([shot.Grid.MergedTokenCount(merge)], StepText(i, _history[i].Instruction)));
+                    text.Append(Qwen25VlChatTemplate.UserTurn([shot.Grid.MergedTokenCount(merge)], AgentTurns.StepText(i, _history[i].Instruction, Options.Task)));
                 }
 
                 text.Append(Qwen25VlChatTemplate.AssistantTurn(_history[i].Reply));
             }
 
             var imageTokens = image.Grid.MergedTokenCount(merge);
-            text.Append(Qwen25VlChatTemplate.UserTurn([imageTokens], StepText(stepIndex, instruction))).Append(Qwen25VlChatTemplate.GenerationPrompt);
+            text.Append(Qwen25VlChatTemplate.UserTurn([imageTokens], AgentTurns.StepText(stepIndex, instruction, Options.Task))).Append(Qwen25VlChatTemplate.GenerationPrompt);
             List<int> ids = [.. _runtime.Tokenizer.Encode(text.ToString())];
             List<KeptScreenshot> shots = [.. _screenshots, current];
             CheckImageTokens(ids, shots.Sum(s => s.Grid.MergedTokenCount(merge)));
@@ -483,12 +481,7 @@ public sealed class AgentSession : IAgentSession
         return new StepOutcome(stepIndex, decoded.Reply, image.OriginalWidth, image.OriginalHeight, image.ResizedWidth, image.ResizedHeight, figures);
     }
 
-    private string TaskPromptFor(string instruction) =>
-        UiTarsPrompts.Computer(Options.Task.Length > 0 ? Options.Task : instruction);
-
-    /// <summary>The text after a step's screenshot: its instruction, unless the first instruction became the task.</summary>
-    private string? StepText(int stepIndex, string instruction) =>
-        instruction.Length == 0 || (stepIndex == 0 && Options.Task.Length == 0) ? null : instruction;
+    private string TaskPromptFor(string instruction) => AgentTurns.TaskPrompt(Options.Task, instruction);
 
     private void CheckImageTokens(IReadOnlyList<int> ids, int expected)
     {

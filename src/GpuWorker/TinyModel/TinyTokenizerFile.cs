@@ -19,9 +19,21 @@ public static class TinyTokenizerFile
     /// <summary>Added tokens Qwen2 marks special; the rest (tool and fill-in-the-middle markers) are added but not special.</summary>
     public static bool IsSpecial(string token) => TinyTokenizerVocabulary.AddedTokens.Take(14).Contains(token);
 
-    public static string TokenizerJson()
+    public static string TokenizerJson() => TokenizerJson(Trained.Value.Vocabulary, Trained.Value.Merges);
+
+    /// <summary>
+    /// A <c>tokenizer.json</c> whose merges are learned from <paramref name="corpus"/> (at most
+    /// <see cref="TinyTokenizerVocabulary.MaxRegularTokens"/> regular tokens, then the same added tokens), for a small
+    /// model trained on its own texts.
+    /// </summary>
+    public static string TokenizerJson(IEnumerable<string> corpus)
     {
-        var (vocabulary, merges) = Trained.Value;
+        var (vocabulary, merges) = TinyBpeTrainer.Train(corpus, TinyTokenizerVocabulary.MaxRegularTokens);
+        return TokenizerJson(vocabulary, merges);
+    }
+
+    private static string TokenizerJson(Dictionary<string, int> vocabulary, List<(string Left, string Right)> merges)
+    {
         var byteLevel = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = false, ["use_regex"] = false };
         var root = new JsonObject
         {

@@ -42,8 +42,8 @@ public sealed class VisionEncoder : IDisposable
         var blocks = new List<VisionBlock>();
         try
         {
-            using var conv = weights.Take("visual.patch_embed.proj.weight", config.HiddenSize, config.InChannels, config.TemporalPatchSize, config.PatchSize, config.PatchSize);
-            var embed = conv.reshape(config.HiddenSize, -1).contiguous().DetachFromDisposeScope(); // [vh, 1176]
+            long[] convShape = [config.HiddenSize, config.InChannels, config.TemporalPatchSize, config.PatchSize, config.PatchSize];
+            var embed = weights.TakeReshaped("visual.patch_embed.proj.weight", convShape, config.HiddenSize, convShape[1] * convShape[2] * convShape[3] * convShape[4]); // [vh, 1176]
             for (var i = 0; i < config.Depth; i++)
             {
                 blocks.Add(VisionBlock.Load(weights, i, config));
