@@ -1,0 +1,72 @@
+using TorchSharp;
+
+namespace StarKv.AgentTraining.Training;
+
+/// <summary>
+/// Training-only heads, dropped at export (the served architecture is unchanged): from each merged vision token of the
+/// vision encoder's output, its own row and column (so the encoder learns where each token is); from each vision
+/// token's last hidden state, whether it lies on the target the instruction names.
+/// </summary>
+public sealed class AuxiliaryHeads : IDisposable
+{
+    public const int MaxCells = 16;
+
+    public AuxiliaryHeads(int visionOut, int hidden, int seed)
+    {
+        var generator = new torch.Generator((ulong)seed);
+        Row = (torch.randn(MaxCells, visionOut, generator: generator) * 0.02).DetachFromDisposeScope().requires_grad_(true); // [16, out]
+        Column = (torch.randn(MaxCells, visionOut, generator: generator) * 0.02).DetachFromDisposeScope().requires_grad_(true); // [16, out]
+        Inside = (torch.randn(1, hidden, generator: generator) * 0.02).DetachFromDisposeScope().requires_grad_(true); // [1, hidden]
+        InsideBias = torch.zeros(1).DetachFromDisposeScope().requires_grad_(true); // [1]
+    }
+
+    public torch.Tensor Row { get; }
+
+    public torch.Tensor Column { get; }
+
+    public torch.Tensor Inside { get; }
+
+    public torch.Tensor InsideBias { get; }
+
+    public IReadOnlyList<(string Name, torch.Tensor Tensor)> Named =>
+        [("aux.row", Row), ("aux.column", Column), ("aux.inside", Inside), ("aux.inside_bias", InsideBias)];
+
+    /// <summary>Cross-entropy of each token's own row and column, averaged over both and over tokens.</summary>
+    /// <param name="features">The encoder's merged tokens in raster order. // [V, out]</param>
+    /// <param name="rows">Merged rows.</param>
+    /// <param name="cols">Merged columns.</param>
+    public torch.Tensor PositionLoss(torch.Tensor features, int rows, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        using var scope = torch.NewDisposeScope();
+        var index = torch.arange(rows * cols, dtype: torch.ScalarType.Int64); // [V]
+        var rowTarget = index.div(cols, rounding_mode: torch.RoundingMode.floor); // [V]
+        var colTarget = index.remainder(cols); // [V]
+        var rowLoss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, Row), rowTarget);
+        var colLoss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, Column), colTarget);
+        return ((rowLoss + colLoss) / 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Binary cross-entropy of "on the target" for each vision token, from its last hidden state.</summary>
+    /// <param name="hidden">The image's tokens' final normalised hidden states. // [V, hidden]</param>
+    /// <param name="inside">One flag per token.</param>
+    public torch.Tensor InsideLoss(torch.Tensor hidden, IReadOnlyList<bool> inside)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(inside);
+        using var scope = torch.NewDisposeScope();
+        var logits = torch.nn.functional.linear(hidden, Inside, InsideBias).squeeze(1); // [V]
+        var target = torch.tensor(inside.Select(b => b ? 1f : 0f).ToArray()); // [V]
+        var positives = Math.Max(1, inside.Count(b => b));
+        var weight = torch.tensor((float)((inside.Count - positives) / (double)positives)); // balance the few target cells
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weights: weight).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        Row.Dispose();
+        Column.Dispose();
+        Inside.Dispose();
+        InsideBias.Dispose();
+    }
+}
