@@ -1,3 +1,4 @@
+using StarKv.Compression.Tensors;
 using TorchSharp;
 
 namespace StarKv.AgentTraining.Training;
@@ -60,12 +61,16 @@ public sealed class AdamW : IDisposable
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var squares = _parameters.Where(p => p.Tensor.grad is not null).Select(p => p.Tensor.grad!.pow(2).sum()).ToList();
+        using var scalars = new HeldScalars();
+        var squares = _parameters.Where(p => p.Tensor.grad is not null).Select(p => p.Tensor.grad!.square().sum()).ToList();
         var norm = squares.Count == 0 ? 0 : Math.Sqrt(torch.stack(squares).sum().item<float>());
         var clip = norm > maxNorm ? maxNorm / (norm + 1e-6) : 1.0;
         Steps++;
         var correction1 = 1 - Math.Pow(Beta1, Steps);
         var correction2 = 1 - Math.Pow(Beta2, Steps);
+        Scalar beta1 = scalars[Beta1], keep1 = scalars[1 - Beta1], beta2 = scalars[Beta2], keep2 = scalars[1 - Beta2];
+        Scalar decay = scalars[1 - (learningRate * WeightDecay)], eps = scalars[Eps], unbias2 = scalars[correction2];
+        Scalar stepSize = scalars[-learningRate / correction1], clipScale = scalars[clip];
         foreach (var (name, p) in _parameters)
         {
             var grad = p.grad;
@@ -75,16 +80,16 @@ public sealed class AdamW : IDisposable
             }
 
             var (m, v) = _moments[name];
-            var g = grad * clip;
-            m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
+            var g = grad.mul(clipScale);
+            m.mul_(beta1).add_(g, alpha: keep1);
+            v.mul_(beta2).addcmul_(g, g, value: keep2);
             if (p.dim() >= 2 && WeightDecay > 0)
             {
-                p.mul_(1 - (learningRate * WeightDecay));
+                p.mul_(decay);
             }
 
-            var denominator = (v / correction2).sqrt_().add_(Eps);
-            p.addcdiv_(m, denominator, value: -learningRate / correction1);
+            var denominator = v.div(unbias2).sqrt_().add_(eps);
+            p.addcdiv_(m, denominator, value: stepSize);
             grad.zero_();
         }
 

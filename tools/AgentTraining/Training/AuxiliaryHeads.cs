@@ -1,3 +1,4 @@
+using StarKv.Compression.Tensors;
 using TorchSharp;
 
 namespace StarKv.AgentTraining.Training;
@@ -14,9 +15,11 @@ public sealed class AuxiliaryHeads : IDisposable
     public AuxiliaryHeads(int visionOut, int hidden, int seed)
     {
         var generator = new torch.Generator((ulong)seed);
-        Row = (torch.randn(MaxCells, visionOut, generator: generator) * 0.02).DetachFromDisposeScope().requires_grad_(true); // [16, out]
-        Column = (torch.randn(MaxCells, visionOut, generator: generator) * 0.02).DetachFromDisposeScope().requires_grad_(true); // [16, out]
-        Inside = (torch.randn(1, hidden, generator: generator) * 0.02).DetachFromDisposeScope().requires_grad_(true); // [1, hidden]
+        using var scalars = new HeldScalars();
+        var std = scalars[0.02];
+        Row = (torch.randn(MaxCells, visionOut, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [16, out]
+        Column = (torch.randn(MaxCells, visionOut, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [16, out]
+        Inside = (torch.randn(1, hidden, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [1, hidden]
         InsideBias = torch.zeros(1).DetachFromDisposeScope().requires_grad_(true); // [1]
     }
 
@@ -39,12 +42,11 @@ public sealed class AuxiliaryHeads : IDisposable
     {
         ArgumentNullException.ThrowIfNull(features);
         using var scope = torch.NewDisposeScope();
-        var index = torch.arange(rows * cols, dtype: torch.ScalarType.Int64); // [V]
-        var rowTarget = index.div(cols, rounding_mode: torch.RoundingMode.floor); // [V]
-        var colTarget = index.remainder(cols); // [V]
+        var rowTarget = torch.tensor(Enumerable.Range(0, rows * cols).Select(i => (long)(i / cols)).ToArray()); // [V]
+        var colTarget = torch.tensor(Enumerable.Range(0, rows * cols).Select(i => (long)(i % cols)).ToArray()); // [V]
         var rowLoss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, Row), rowTarget);
         var colLoss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, Column), colTarget);
-        return ((rowLoss + colLoss) / 2).MoveToOuterDisposeScope();
+        return torch.stack([rowLoss, colLoss]).mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>Binary cross-entropy of "on the target" for each vision token, from its last hidden state.</summary>

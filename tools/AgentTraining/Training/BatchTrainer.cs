@@ -1,5 +1,6 @@
 using StarKv.AgentTraining.Samples;
 using StarKv.Compression.Api;
+using StarKv.Compression.Tensors;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Positions;
 using TorchSharp;
@@ -153,9 +154,10 @@ public sealed class BatchTrainer
             t.Dispose();
         }
 
-        var loss = (_weights.Reply * replyLoss) + (_weights.Digits * digitLoss) + (_weights.Position * positionLoss)
-            + (_weights.Inside * insideLoss) + (_weights.Attention * attentionLoss);
-        (loss / batch).backward();
+        using var scalars = new HeldScalars();
+        var loss = (replyLoss * scalars[_weights.Reply]) + (digitLoss * scalars[_weights.Digits]) + (positionLoss * scalars[_weights.Position])
+            + (insideLoss * scalars[_weights.Inside]) + (attentionLoss * scalars[_weights.Attention]);
+        loss.div(scalars[batch]).backward();
         return new BatchLosses(
             loss.item<float>() / batch, replyLoss.item<float>(), digitLoss.item<float>(), positionLoss.item<float>(), insideLoss.item<float>(), attentionLoss.item<float>(), sample.Ids.Count + prefix);
     }
@@ -168,6 +170,7 @@ public sealed class BatchTrainer
     private static torch.Tensor AttentionLoss(LayerAttentionCapture capture, List<AttentionTarget> targets, int prefix)
     {
         using var scope = torch.NewDisposeScope();
+        using var scalars = new HeldScalars();
         var keys = capture.Cache.Keys; // [G, N, D]
         long groups = keys.shape[0], stored = keys.shape[1], dim = keys.shape[2];
         var heads = capture.TurnQueries.shape[0];
@@ -176,7 +179,7 @@ public sealed class BatchTrainer
         var q = capture.TurnQueries.index_select(1, queryRows); // [H, Q, D]
         var count = targets.Count;
         var grouped = q.reshape(groups, r * count, dim); // [G, r·Q, D]
-        var scores = torch.bmm(grouped, keys.transpose(1, 2)) / Math.Sqrt(dim); // [G, r·Q, N]
+        var scores = torch.bmm(grouped, keys.transpose(1, 2)).div(scalars[Math.Sqrt(dim)]); // [G, r·Q, N]
         var visible = new bool[count * stored];
         var onTarget = new float[count * stored];
         for (var i = 0; i < count; i++)
@@ -194,9 +197,9 @@ public sealed class BatchTrainer
         }
 
         var mask = torch.tensor(visible).view(1, 1, count, stored).expand(groups, r, count, stored).reshape(groups, r * count, stored); // [G, r·Q, N]
-        var probabilities = scores.masked_fill(mask.logical_not(), float.NegativeInfinity).softmax(-1); // [G, r·Q, N]
+        var probabilities = scores.masked_fill(mask.logical_not(), scalars[double.NegativeInfinity]).softmax(-1); // [G, r·Q, N]
         var perQuery = probabilities.view(groups * r, count, stored).mean([0]); // [Q, N]
         var mass = (perQuery * torch.tensor(onTarget).view(count, stored)).sum(-1); // [Q]
-        return (-(mass + 1e-6).log()).mean().MoveToOuterDisposeScope();
+        return mass.add(scalars[1e-6]).log().neg().mean().MoveToOuterDisposeScope();
     }
 }

@@ -10,10 +10,15 @@ public sealed class RmsNorm : IDisposable
 {
     private readonly torch.Tensor _weight; // [hidden]
 
+    // Held for the norm's lifetime: TorchSharp passes a Scalar's native handle without keeping the Scalar alive, so
+    // a temporary Scalar (an implicit conversion in an expression) can be finalised while the native call uses it.
+    private readonly Scalar _eps;
+
     public RmsNorm(torch.Tensor weight, double eps)
     {
         _weight = weight;
         Eps = eps;
+        _eps = eps.ToScalar();
     }
 
     public double Eps { get; }
@@ -26,10 +31,14 @@ public sealed class RmsNorm : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var xf = x.to(torch.ScalarType.Float32); // [..., hidden]
-        var variance = xf.pow(2).mean([-1], keepdim: true); // [..., 1]
-        var normed = (xf * (variance + Eps).rsqrt()).to(x.dtype); // [..., hidden]
+        var variance = xf.square().mean([-1], keepdim: true); // [..., 1]
+        var normed = (xf * variance.add(_eps).rsqrt()).to(x.dtype); // [..., hidden]
         return (_weight * normed).MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => _weight.Dispose();
+    public void Dispose()
+    {
+        _weight.Dispose();
+        _eps.Dispose();
+    }
 }

@@ -37,8 +37,10 @@ public static class GroupedAttention
         if (turn > 1)
         {
             var past = stored - turn;
-            var column = torch.arange(stored, dtype: torch.ScalarType.Int64, device: keys.device).unsqueeze(0); // [1, N]
-            var row = torch.arange(past, stored, dtype: torch.ScalarType.Int64, device: keys.device).unsqueeze(1); // [T, 1]
+            // Scalars held until the end of the block (see RmsNorm: a temporary Scalar may be finalised mid-call).
+            using Scalar first = past, end = stored;
+            var column = torch.arange(end, dtype: torch.ScalarType.Int64, device: keys.device).unsqueeze(0); // [1, N]
+            var row = torch.arange(first, end, dtype: torch.ScalarType.Int64, device: keys.device).unsqueeze(1); // [T, 1]
             mask = column.le(row).repeat(r, 1); // [r·T, N] bool, true = attend
         }
 

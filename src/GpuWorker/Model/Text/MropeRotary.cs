@@ -53,8 +53,11 @@ public static class MropeRotary
     public static torch.Tensor InverseFrequencies(int dim, double theta, torch.Device device)
     {
         using var scope = torch.NewDisposeScope();
-        var exponents = torch.arange(0, dim, 2, dtype: torch.ScalarType.Int64, device: device).to(torch.ScalarType.Float32) / dim; // [dim/2]
-        return torch.pow(theta, exponents).reciprocal().MoveToOuterDisposeScope();
+        // Scalars held until the end of the method (see RmsNorm: a temporary Scalar may be finalised mid-call).
+        using Scalar start = 0, stop = dim, step = 2, divisor = dim;
+        var exponents = torch.arange(start, stop, step, dtype: torch.ScalarType.Int64, device: device).to(torch.ScalarType.Float32) / divisor; // [dim/2]
+        var thetaTensor = torch.tensor(theta, device: device); // [] float64; a 0-d operand leaves the result fp32
+        return torch.pow(thetaTensor, exponents).reciprocal().MoveToOuterDisposeScope();
     }
 
     /// <summary>Rotates <paramref name="x"/> by per-token angles.</summary>

@@ -46,8 +46,11 @@ public static class VisionRotary
     {
         using var scope = torch.NewDisposeScope();
         var dim = headDim / 2;
-        var exponents = torch.arange(0, dim, 2, dtype: torch.ScalarType.Int64, device: device).to(torch.ScalarType.Float32) / dim; // [dim/2]
-        var invFreq = torch.pow(Theta, exponents).reciprocal(); // [dim/2]
+        // Scalars held until the end of the method (see RmsNorm: a temporary Scalar may be finalised mid-call).
+        using Scalar start = 0, stop = dim, step = 2, divisor = dim;
+        var exponents = torch.arange(start, stop, step, dtype: torch.ScalarType.Int64, device: device).to(torch.ScalarType.Float32) / divisor; // [dim/2]
+        var theta = torch.tensor(Theta, device: device); // [] float64; a 0-d operand leaves the result fp32
+        var invFreq = torch.pow(theta, exponents).reciprocal(); // [dim/2]
         var rowCol = torch.tensor(PatchRowCol(grid, mergeSize), [grid.PatchCount, 2], device: device); // [N, 2]
         var angles = rowCol.to(torch.ScalarType.Float32).unsqueeze(-1) * invFreq; // [N, 2, dim/2]
         return angles.reshape(grid.PatchCount, dim).MoveToOuterDisposeScope();
