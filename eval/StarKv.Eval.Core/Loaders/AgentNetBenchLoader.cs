@@ -162,9 +162,11 @@ public sealed class AgentNetBenchLoader : IBenchmarkLoader
         var trajectoryField = Find("trajectory") ?? throw new DatasetLayoutException($"{name}: the Parquet file has no 'trajectory' column (the trajectory JSON).");
         var bytesField = Find("image", "bytes") ?? Find("image");
         var pathField = Find("image", "path") ?? Find("image_path");
-        if (bytesField is null || pathField is null || bytesField.ClrType != typeof(byte[]))
+        if (bytesField is null || pathField is null)
         {
-            throw new DatasetLayoutException($"{name}: the Parquet file needs the screenshot as 'image' (struct of bytes and path, or binary with an 'image_path' column).");
+            throw new DatasetLayoutException(
+                $"{name}: the Parquet file needs the screenshot as 'image' (struct of bytes and path, or binary with an 'image_path' column); its columns are " +
+                string.Join(", ", fields.Select(f => $"{string.Join('.', f.Path.ToList())} ({f.ClrType.Name})")) + ".");
         }
 
         var trajectories = new Dictionary<string, string>(StringComparer.Ordinal);

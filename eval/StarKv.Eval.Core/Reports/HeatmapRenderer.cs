@@ -116,20 +116,23 @@ public static class HeatmapRenderer
         return mean;
     }
 
-    /// <summary>Writes the mean and per-layer drawings of every screenshot the session's window covers; returns the paths.</summary>
+    /// <summary>
+    /// Writes the mean and per-layer drawings of each screenshot in <paramref name="window"/> (step indices: every step
+    /// for a retained cache, the last few when re-prefilled), also those of which nothing is kept; returns the paths.
+    /// </summary>
     public static IReadOnlyList<string> WriteEpisode(
-        string folder, RunConfig config, EvalEpisode episode, EpisodeRecord record, KeptVision kept, int cellPixels, bool modeInName)
+        string folder, RunConfig config, EvalEpisode episode, EpisodeRecord record, KeptVision kept, IReadOnlyList<int> window, int cellPixels, bool modeInName)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(episode);
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(kept);
+        ArgumentNullException.ThrowIfNull(window);
         var name = string.Create(CultureInfo.InvariantCulture, $"{(modeInName ? config.ModeName + "-" : "")}{config.Method}-{config.BudgetLabel.TrimEnd('%')}");
         var target = Path.Combine(folder, SafeName(episode.Id), name);
         Directory.CreateDirectory(target);
         var written = new List<string>();
-        var shots = kept.Layers.SelectMany(l => l).Select(c => c.ScreenshotIndex).Distinct().Order().ToList();
-        foreach (var shot in shots.Where(s => s < record.Steps.Count))
+        foreach (var shot in window.Where(s => s >= 0 && s < record.Steps.Count))
         {
             var step = record.Steps[shot];
             int rows = step.ResizedHeight / cellPixels, cols = step.ResizedWidth / cellPixels;

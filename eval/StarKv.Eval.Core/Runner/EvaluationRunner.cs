@@ -124,7 +124,8 @@ public sealed class EvaluationRunner(IEvalProgress? progress = null)
                 store.Append(record);
                 if (kept is not null)
                 {
-                    heatmaps.AddRange(HeatmapRenderer.WriteEpisode(Path.Combine(output, "heatmaps"), config, episode, record, kept, patch, options.Modes.Count > 1));
+                    heatmaps.AddRange(HeatmapRenderer.WriteEpisode(
+                        Path.Combine(output, "heatmaps"), config, episode, record, kept, Window(config, episode, benchmark), patch, options.Modes.Count > 1));
                 }
 
                 var done = store.Records.Where(r => r.Config == config.Key && chosen.Contains(r.EpisodeId)).ToList();
@@ -153,6 +154,14 @@ public sealed class EvaluationRunner(IEvalProgress? progress = null)
         ResultsWriter.Write(report, options, benchmark.Summary.Headline);
         _progress.Message($"wrote {report.ResultsJson}, {report.Table}, {string.Join(", ", report.Plots)} and {report.Heatmaps.Count} heatmaps");
         return report;
+    }
+
+    /// <summary>The screenshots the session's cache may hold after the episode: all (retained) or the last few (re-prefilled).</summary>
+    private static int[] Window(RunConfig config, EvalEpisode episode, BenchmarkData benchmark)
+    {
+        var count = episode.Steps.Count;
+        var first = config.Mode == SessionMode.RetainedCache ? 0 : Math.Max(0, count - benchmark.ReprefillScreenshots);
+        return Enumerable.Range(first, count - first).ToArray();
     }
 
     private static string[] ExistingHeatmaps(string output)
