@@ -88,6 +88,11 @@ public sealed class LoaderTests
         try
         {
             await ParquetFixture.WriteAsync(Path.Combine(TestData.Fixture("agentnetbench"), "test_data"), Path.Combine(folder, "agentnetbench.parquet"));
+            if (Environment.GetEnvironmentVariable("STARKV_WRITE_PARQUET_FIXTURE") == "1")
+            {
+                File.Copy(Path.Combine(folder, "agentnetbench.parquet"), Path.Combine(TestData.Fixture("agentnetbench-parquet"), "agentnetbench.parquet"), overwrite: true);
+            }
+
             var fromParquet = await Load("agentnetbench", folder);
             var fromJson = await Load("agentnetbench", TestData.Fixture("agentnetbench"));
             Assert.Equal(fromJson.Episodes.Select(e => (e.Id, e.Task, e.Steps.Count)), fromParquet.Episodes.Select(e => (e.Id, e.Task, e.Steps.Count)));
@@ -103,6 +108,15 @@ public sealed class LoaderTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task The_committed_Parquet_fixture_matches_the_JSON_fixture()
+    {
+        var committed = await Load("agentnetbench", TestData.Fixture("agentnetbench-parquet"));
+        var fromJson = await Load("agentnetbench", TestData.Fixture("agentnetbench"));
+        Assert.Equal(fromJson.Episodes.Select(e => (e.Id, e.Steps.Count)), committed.Episodes.Select(e => (e.Id, e.Steps.Count)));
+        Assert.Equal(fromJson.Episodes[1].Steps[0].Image.Read(), committed.Episodes[1].Steps[0].Image.Read());
     }
 
     [Fact]
