@@ -56,6 +56,7 @@ public sealed class AgentSession : IAgentSession
     private List<int> _pending = [];
     private string? _taskPrompt;
     private float[]? _lastPromptLogits;
+    private IReadOnlyList<IReadOnlyList<TokenInfo>>[]? _lastReprefillTokens; // [layer][head][entry] of the last re-prefilled cache
     private int _busy;
     private bool _disposed;
 
@@ -95,6 +96,44 @@ public sealed class AgentSession : IAgentSession
 
     /// <summary>Tokens the session has appended to its cache so far (retained mode), prefilled or decoded.</summary>
     public long SeenTokens => _cache?.SeenTokens ?? 0;
+
+    /// <summary>
+    /// Which screenshot cells the cache keeps after the last step, per layer (read-only; computed on each call): in
+    /// retained mode from the live cache, in re-prefill mode from the last step's cache before it was freed. Empty
+    /// layers before any step.
+    /// </summary>
+    public KeptVision KeptVisionCells()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var layers = _cache is { } cache ? cache.Layers.Select(l => l.Tokens).ToArray() : _lastReprefillTokens;
+        var kvHeads = _runtime.Config.Text.NumKeyValueHeads;
+        if (layers is null)
+        {
+            return new KeptVision(kvHeads, Enumerable.Range(0, _runtime.Model.LayerCount).Select(_ => (IReadOnlyList<KeptVisionCell>)[]).ToArray());
+        }
+
+        var result = new IReadOnlyList<KeptVisionCell>[layers.Length];
+        for (var layer = 0; layer < layers.Length; layer++)
+        {
+            var counts = new Dictionary<(int Shot, int Row, int Col), int>();
+            foreach (var head in layers[layer])
+            {
+                foreach (var token in head)
+                {
+                    if (token.Modality == TokenModality.Image)
+                    {
+                        var key = (token.ScreenshotIndex, token.GridRow, token.GridCol);
+                        counts[key] = counts.GetValueOrDefault(key) + 1;
+                    }
+                }
+            }
+
+            result[layer] = counts.Select(pair => new KeptVisionCell(pair.Key.Shot, pair.Key.Row, pair.Key.Col, pair.Value))
+                .OrderBy(c => c.ScreenshotIndex).ThenBy(c => c.Row).ThenBy(c => c.Col).ToArray();
+        }
+
+        return new KeptVision(kvHeads, result);
+    }
 
     public StepOutcome Step(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
     {
@@ -344,6 +383,7 @@ public sealed class AgentSession : IAgentSession
                 NextPosition = decoded.NextPosition;
                 _history.Add(new SessionHistoryStep(instruction, decoded.Reply, imageTokens));
                 _lastPromptLogits = turn.Logits;
+                _lastReprefillTokens = cache.Layers.Select(l => l.Tokens).ToArray();
                 _screenshots.Add(current);
                 current = null;
                 while (_screenshots.Count > Options.HistoryScreenshots - 1)
