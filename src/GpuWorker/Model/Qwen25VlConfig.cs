@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StarKv.GpuWorker.Images;
 
 namespace StarKv.GpuWorker.Model;
 
@@ -63,6 +64,12 @@ public sealed record ImageProcessorConfig
     public required int PatchSize { get; init; }
     public required int TemporalPatchSize { get; init; }
     public required int MergeSize { get; init; }
+
+    /// <summary>
+    /// What becomes of a transparent screenshot's alpha: dropped, as Hugging Face's processor does (the default, not
+    /// part of <c>preprocessor_config.json</c>), or composited onto white as qwen-vl-utils does.
+    /// </summary>
+    public AlphaHandling Alpha { get; init; } = AlphaHandling.Drop;
 
     /// <summary>Qwen2-VL's published processor defaults: CLIP mean and std, 56·56 to 28·28·1280 pixels.</summary>
     public static ImageProcessorConfig Default { get; } = new()
