@@ -5,7 +5,7 @@ using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Positions;
 using StarKv.GpuWorker.Runtime;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 using StarKv.GpuWorker.Text;
 using TorchSharp;
 
