@@ -9,7 +9,7 @@ using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
-using StarKv.Grains.Telemetry;
+using StarKv.Telemetry;
 
 namespace StarKv.Gateway;
 

@@ -27,7 +27,7 @@ public sealed class CompressorStateTests
             var bytes = state.ToBytes();
             var restored = CompressorState.FromBytes(bytes);
             Assert.Equal(bytes, restored.ToBytes());
-            Assert.Equal(3, restored.CompressedTurns);
+            Assert.Equal(3, restored.Turns);
             Assert.Equal(state.GetLayer(1)!.MutualInformation, restored.GetLayer(1)!.MutualInformation);
 
             foreach (var c in session.NextTurn())
@@ -46,8 +46,8 @@ public sealed class CompressorStateTests
     [Fact]
     public void A_fresh_state_round_trips()
     {
-        var restored = CompressorState.FromBytes(new CompressorState { CompressedTurns = 7 }.ToBytes());
-        Assert.Equal(7, restored.CompressedTurns);
+        var restored = CompressorState.FromBytes(new CompressorState { Turns = 7 }.ToBytes());
+        Assert.Equal(7, restored.Turns);
         Assert.Empty(restored.LayersWithMemory);
         Assert.Null(restored.LayerEntropyPlan);
     }

@@ -27,7 +27,7 @@ public sealed class ReferenceTests
             var expected = name switch
             {
                 "full" => Reference.Select([], c.Length, c.Length, c.Window, c.Groups),
-                "random" => RandomReference(c, seed: 7, turn: state.CompressedTurns),
+                "random" => RandomReference(c, seed: 7, turn: state.Turns),
                 "streamingllm" => Reference.StreamingLlm(c),
                 "h2o" => Reference.H2O(c),
                 "snapkv" => Reference.SnapKv(c),

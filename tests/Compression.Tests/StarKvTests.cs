@@ -47,6 +47,68 @@ public sealed class StarKvTests
     }
 
     [Fact]
+    public void Spatial_bins_take_the_cell_centre()
+    {
+        // floor((c + 0.5)·12/16) for c = 0..15; the corner, floor(c·12/16), would give 0,0,1,2,3,3,4,5,6,6,7,8,9,9,10,11.
+        Assert.Equal([0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11], Enumerable.Range(0, 16).Select(c => SpatialMutualInformation.CentreBin(c, 16)));
+        // A single row or column sits in the middle bin; a 5-row grid spreads over bins 1, 3, 6, 8, 10.
+        Assert.Equal(6, SpatialMutualInformation.CentreBin(0, 1));
+        Assert.Equal([1, 3, 6, 8, 10], Enumerable.Range(0, 5).Select(r => SpatialMutualInformation.CentreBin(r, 5)));
+    }
+
+    [Fact]
+    public void Spatial_mutual_information_with_centre_bins_equals_the_hand_computed_value()
+    {
+        // 1 × 16 grid, 8 score bins of two ranks each. By centre the columns bin as {0} {1,2} {3} {4} {5,6} {7} {8}
+        // {9,10} {11} {12} {13,14} {15}; the scores put {0,3} {1,2} {4,7} {5,6} {8,11} {9,10} {12,15} {13,14} in one
+        // score bin each, so every spatial bin lies in one score bin: MI = H(a) = ln 8. By the corner the columns bin as
+        // {0,1} {2} {3} {4,5} …, and four of those pairs split across two score bins: H(a|y) = 4·(2/16)·ln 2, so the
+        // corner would give 2.5·ln 2.
+        int[] order = [0, 3, 1, 2, 4, 7, 5, 6, 8, 11, 9, 10, 12, 15, 13, 14];
+        var scores = new double[16];
+        for (var rank = 0; rank < 16; rank++)
+        {
+            scores[order[rank]] = rank;
+        }
+
+        var mi = SpatialMutualInformation.Compute(scores, new int[16], Enumerable.Range(0, 16).ToArray(), new ScreenshotGrid(0, 1, 16), scoreBins: 8);
+
+        Assert.Equal(3 * Math.Log(2), mi, 12);
+        Assert.Equal(mi, StarKvReference.MutualInformation(scores, Enumerable.Range(0, 16).Select(c => TokenInfo.Image(c, 0, 0, c)).ToArray(), new ScreenshotGrid(0, 1, 16), scoreBins: 8), 12);
+    }
+
+    [Fact]
+    public void The_ramp_counts_compressing_calls_only()
+    {
+        // Two turns fit a 100 % budget (no-ops), the next two compress. With N = 1 and R = 1 the first compressing call
+        // has t = 1, λ_eff = 0, so it keeps exactly what the prior-free compressor keeps; counting the no-op turns would
+        // have made it t = 3, λ_eff = 0.5.
+        var compressor = new StarKvCompressor(4) { PriorDelayTurns = 1, PriorRampTurns = 1 };
+        var priorFree = new StarKvCompressor(4) { UseSpatialPrior = false };
+        var session = new StarKvSession(seed: 11, layers: 1, window: 4, ratio: 1.0);
+        var (state, freeState) = (new CompressorState(), new CompressorState());
+        for (var turn = 0; turn < 4; turn++)
+        {
+            var c = session.NextTurn()[0];
+            var budget = turn < 2 ? KvBudget.FromRatio(1.0) : KvBudget.FromTokens(c.Length / 2);
+            using var selection = compressor.Compress(c.ToInput(state) with { Budget = budget });
+            using var free = priorFree.Compress(c.ToInput(freeState) with { Budget = budget });
+            Assert.Equal(turn < 2, selection.IsNoOp);
+            if (turn == 2)
+            {
+                Assert.Equal(1, state.GetLayer(0)!.CompressionCalls);
+                Assert.Equal(LayerCase.Rows(free), LayerCase.Rows(selection));
+            }
+
+            session.Gather(0, LayerCase.Rows(selection)[0]);
+        }
+
+        Assert.Equal(4, state.Turns);
+        Assert.Equal(2, state.GetLayer(0)!.CompressionCalls);
+        Assert.Equal(0.5, SpatialMutualInformation.RampedWeight(state.GetLayer(0)!.CompressionCalls, 0.5, 1, 1));
+    }
+
+    [Fact]
     public void Spatial_mutual_information_is_zero_for_constant_scores_or_a_single_token()
     {
         var grid = new ScreenshotGrid(0, 2, 2);

@@ -3,19 +3,20 @@ using System.Text;
 namespace StarKv.Compression.Api;
 
 /// <summary>
-/// The per-session memory of a compressor (spatial MI averages, stability EMAs, the compression-call counter).
+/// The per-session memory of a compressor (spatial MI averages, stability EMAs, each layer's compression-call counter).
 /// Belongs to the session, is part of its checkpoint, and is reset only when a session starts.
 /// </summary>
 /// <remarks>
 /// Byte layout (little-endian), version <see cref="FormatVersion"/>: the ASCII magic <c>SKVC</c>, int32 version,
-/// int32 <see cref="CompressedTurns"/>, int32 plan length (−1: none) and that many doubles, int32 layer count, then per layer (ascending index): int32 layer index,
-/// int32 groups, double <c>Ĥ_l</c>, double <c>T</c>, byte has-MI then G doubles, byte has-EMA then int32 rows,
-/// int32 cols, int32 screenshot index, int32 V and G×V doubles.
+/// int32 <see cref="Turns"/>, int32 plan length (−1: none) and that many doubles, int32 layer count, then per layer
+/// (ascending index): int32 layer index, int32 groups, int32 compressing calls, double <c>Ĥ_l</c>, double <c>T</c>,
+/// byte has-MI then G doubles, byte has-EMA then int32 rows, int32 cols, int32 screenshot index, int32 V and G×V
+/// doubles. Version 1 had no per-layer call counter (its turn counter stood for t).
 /// </remarks>
 public sealed partial class CompressorState
 {
     /// <summary>The version of the byte format written by <see cref="ToBytes"/>.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private static readonly byte[] Magic = Encoding.ASCII.GetBytes("SKVC");
 
@@ -23,9 +24,12 @@ public sealed partial class CompressorState
 
     private double[]? _layerEntropyPlan;
 
-    /// <summary>How many turns this session has compressed (the step counter t of method.md).</summary>
-    /// <remarks>Every compressor increments it when it is called for layer 0 of a turn.</remarks>
-    public int CompressedTurns { get; set; }
+    /// <summary>
+    /// How many turns this session has passed to its compressor, compressing or not (every compressor counts the call
+    /// for layer 0 of a turn); the random baseline mixes it into its seed. STaR-KV's ramp counts each layer's
+    /// compressing calls instead (<see cref="StarKvLayerMemory.CompressionCalls"/>).
+    /// </summary>
+    public int Turns { get; set; }
 
     /// <summary>
     /// The per-layer normalised entropies STaR-KV Adaptive splits this turn's budget by, taken at layer 0 of the
@@ -66,7 +70,7 @@ public sealed partial class CompressorState
         {
             writer.Write(Magic);
             writer.Write(FormatVersion);
-            writer.Write(CompressedTurns);
+            writer.Write(Turns);
             writer.Write(_layerEntropyPlan?.Length ?? -1);
             foreach (var value in _layerEntropyPlan ?? [])
             {
@@ -78,6 +82,7 @@ public sealed partial class CompressorState
             {
                 writer.Write(index);
                 writer.Write(layer.Groups);
+                writer.Write(layer.CompressionCalls);
                 writer.Write(layer.NormalisedEntropy);
                 writer.Write(layer.Temperature);
                 writer.Write(layer.MutualInformation is not null);
@@ -130,7 +135,7 @@ public sealed partial class CompressorState
         {
             using var stream = new MemoryStream(bytes[(Magic.Length + sizeof(int))..].ToArray());
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            var state = new CompressorState { CompressedTurns = reader.ReadInt32() };
+            var state = new CompressorState { Turns = reader.ReadInt32() };
             var planLength = reader.ReadInt32();
             if (planLength >= 0)
             {
@@ -144,6 +149,7 @@ public sealed partial class CompressorState
                 var groups = ReadCount(reader, "group count");
                 var layer = new StarKvLayerMemory(groups)
                 {
+                    CompressionCalls = ReadCount(reader, "compression call count"),
                     NormalisedEntropy = reader.ReadDouble(),
                     Temperature = reader.ReadDouble(),
                 };

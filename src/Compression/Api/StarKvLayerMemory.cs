@@ -3,7 +3,8 @@ namespace StarKv.Compression.Api;
 /// <summary>
 /// What STaR-KV remembers of one layer between turns: the online spatial mutual-information average per KV
 /// group (<c>M_g</c>), the attention-map EMA over the current screenshot's grid per group (<c>E_g</c>) with the
-/// grid and screenshot it was taken on, and the layer's last normalised entropy <c>Ĥ_l</c> and temperature.
+/// grid and screenshot it was taken on, the layer's last normalised entropy <c>Ĥ_l</c> and temperature, and how many
+/// times the layer has compressed (the ramp's t).
 /// </summary>
 public sealed class StarKvLayerMemory
 {
@@ -14,6 +15,12 @@ public sealed class StarKvLayerMemory
 
     /// <summary>KV groups (heads) of the layer; fixed for the session.</summary>
     public int Groups { get; }
+
+    /// <summary>
+    /// The compressing calls of this layer in the session, the current one included: the t of method.md's ramp. A call
+    /// that finds the cache within the layer's budget (a no-op) does not count.
+    /// </summary>
+    public int CompressionCalls { get; internal set; }
 
     /// <summary>The online MI average <c>M_g</c> in nats, one per group; null before the first observation.</summary>
     public double[]? MutualInformation { get; internal set; }

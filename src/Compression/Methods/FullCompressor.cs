@@ -21,7 +21,7 @@ public sealed class FullCompressor : IKvCompressor
         var shape = LayerInputValidator.Validate(input, requireAlignedHeads: false);
         if (input.LayerIndex == 0)
         {
-            input.State.CompressedTurns++;
+            input.State.Turns++;
         }
 
         return new LayerSelection(TopKSelector.All(shape, input.Keys.device), IsNoOp: true);

@@ -17,7 +17,7 @@ public sealed class PyramidKvCompressor(int windowSize = SnapKvCompressor.Defaul
     public int Beta { get; init; } = PyramidBudget.DefaultBeta;
 
     protected override long LayerKeep(LayerCompressionInput input, LayerShape shape) =>
-        PyramidBudget.LayerKeep(base.LayerKeep(input, shape), shape.Window, input.LayerIndex, input.LayerCount, Beta);
+        PyramidBudget.LayerKeep(base.LayerKeep(input, shape), shape.Window, input.LayerIndex, input.LayerCount, input.SeenTokens, Beta);
 
     protected override torch.Tensor Score(LayerCompressionInput input, LayerShape shape, int keep) =>
         SnapKvCompressor.PooledGroupScores(input, shape, Pooling, PoolingKernel);

@@ -14,7 +14,7 @@ public sealed class RandomCompressor(int windowSize = 8, int seed = 0) : ScoredK
 
     protected override torch.Tensor Score(LayerCompressionInput input, LayerShape shape, int keep)
     {
-        var mixed = unchecked((Seed * 1_000_003) + (input.LayerIndex * 7_919) + (input.State.CompressedTurns * 104_729));
+        var mixed = unchecked((Seed * 1_000_003) + (input.LayerIndex * 7_919) + (input.State.Turns * 104_729));
         var random = new Random(mixed);
         var scores = new float[shape.Groups * shape.Past];
         for (var i = 0; i < scores.Length; i++)

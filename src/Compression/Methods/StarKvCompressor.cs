@@ -20,14 +20,17 @@ namespace StarKv.Compression.Methods;
 /// (<see cref="EntropyTemperature.Temper"/>): groups with peaked attention are sharpened and flat ones
 /// flattened before they are mixed, which changes which entries win.</para>
 /// <para>(i) Spatial prior: <c>MI_g</c> over V (<see cref="SpatialMutualInformation"/>), <c>M_g ← 0.9 M_g + 0.1 MI_g</c>
-/// (first call: <c>M = MI</c>), <c>w = softmax(minmax(M)/τ_mi)</c>, <c>λ_eff</c> ramped over the session's turns t,
+/// (first call: <c>M = MI</c>), <c>w = softmax(minmax(M)/τ_mi)</c>, <c>λ_eff</c> ramped over t, the layer's
+/// compressing calls in the session (<see cref="StarKvLayerMemory.CompressionCalls"/>; a no-op call does not count),
 /// <c>m_j = b_j·[(1 − λ_eff) + λ_eff·G·w_{g*(j)}]</c>; off: <c>m_j = b_j</c>.</para>
-/// <para>(ii) Temporal discount: the EMA <c>E_g</c> of <c>A_g = normalise(S_g[V])</c> moves once per new screenshot
-/// (reset on a new grid or token count); with ≥ 2 screenshots in the cache,
+/// <para>(ii) Temporal discount: the EMA <c>E_g</c> of <c>A_g = normalise(S_g[V])</c> starts at the first screenshot and
+/// moves once per compressing call whose turn brings a new screenshot (reset on a new grid or token count); with
+/// ≥ 2 screenshots in the cache,
 /// <c>m′_j = m_j·D_j</c>, <c>D_j = exp(−δ·Δ_j·stab_{g*(j)})</c> (<see cref="TemporalStability"/>); off: <c>m′ = m</c>.</para>
 /// <para>(iii) Temperature: T from <c>Ĥ = H(normalise(s̄))/log P</c>. Faithful: <c>score = max(m′, 0)^(1/T)</c>
 /// (computed in double so distinct scores stay distinct). Adaptive: score = m′, and the layer budgets follow
-/// <see cref="EntropyLayerBudget"/>. Off: score = m′ and a uniform budget.</para>
+/// <see cref="EntropyLayerBudget"/> (a layer whose cache fits its own share keeps it all; otherwise it keeps its share,
+/// so the layers never hold more than layers × keep). Off: score = m′ and a uniform budget.</para>
 /// <para>Top-k of (keep − W) over the past, shared by every KV head, plus the window; the heads must therefore
 /// hold the same entries (a session compressed by STaR-KV alone keeps them aligned).</para>
 /// </remarks>
@@ -121,6 +124,7 @@ public sealed class StarKvCompressor(int windowSize = 8, StarKvMode mode = StarK
         }
 
         var memory = input.State.GetOrCreateLayer(input.LayerIndex, groups);
+        memory.CompressionCalls++; // Score runs only when the layer compresses.
         var mean = new double[past];
         var dominant = new int[past];
         for (var j = 0; j < past; j++)
@@ -202,7 +206,7 @@ public sealed class StarKvCompressor(int windowSize = 8, StarKvMode mode = StarK
             ? previous.Select((m, g) => (MutualInformationDecay * m) + ((1 - MutualInformationDecay) * observed[g])).ToArray()
             : observed;
         memory.MutualInformation = average;
-        var lambda = SpatialMutualInformation.RampedWeight(input.State.CompressedTurns, PriorWeight, PriorDelayTurns, PriorRampTurns);
+        var lambda = SpatialMutualInformation.RampedWeight(memory.CompressionCalls, PriorWeight, PriorDelayTurns, PriorRampTurns);
         if (lambda == 0)
         {
             return;

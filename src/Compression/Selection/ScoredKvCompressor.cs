@@ -4,10 +4,15 @@ using TorchSharp;
 namespace StarKv.Compression.Selection;
 
 /// <summary>
-/// The shared frame of every method: validate the input, count the turn, return a no-op while the cache fits
-/// the (uniform) budget, work out the layer's keep count (methods may move budget between layers), otherwise score the past entries in fp32 (a subclass's only job),
-/// reject NaN scores, and keep the trailing entries plus the best-scored rest (<see cref="TopKSelector"/>).
+/// The shared frame of every method: validate the input, count the turn, work out the layer's own keep count (methods
+/// may move budget between layers), return a no-op while the cache fits that budget, otherwise score the past entries
+/// in fp32 (a subclass's only job), reject NaN scores, and keep the trailing entries plus the best-scored rest
+/// (<see cref="TopKSelector"/>).
 /// </summary>
+/// <remarks>
+/// The no-op test is against the layer's budget, not the uniform one: a layer keeps at most its own budget at every
+/// turn, so when the layer budgets sum to at most (layers × keep) the kept entries do too, whatever the history.
+/// </remarks>
 public abstract class ScoredKvCompressor : IKvCompressor
 {
     protected ScoredKvCompressor(string name, int windowSize)
@@ -30,14 +35,13 @@ public abstract class ScoredKvCompressor : IKvCompressor
         var shape = LayerInputValidator.Validate(input, RequiresAlignedHeads);
         if (input.LayerIndex == 0)
         {
-            input.State.CompressedTurns++;
+            input.State.Turns++;
         }
 
         BeginLayer(input);
 
         var device = input.Keys.device;
-        var uniformKeep = input.Budget.KeepCount(input.SeenTokens, shape.Window);
-        var keep = shape.Length <= uniformKeep ? shape.Length : LayerKeep(input, shape);
+        var keep = LayerKeep(input, shape);
         if (keep >= shape.Length)
         {
             return new LayerSelection(TopKSelector.All(shape, device), IsNoOp: true);
@@ -66,8 +70,8 @@ public abstract class ScoredKvCompressor : IKvCompressor
     }
 
     /// <summary>
-    /// Entries the layer keeps (before clamping to L) once the cache exceeds the uniform budget; the ratio or
-    /// absolute budget by default.
+    /// Entries the layer may keep (it keeps all of a cache no longer than that); the ratio or absolute budget by
+    /// default. Overrides that move budget between layers must keep the layers' sum within (layers × uniform keep).
     /// </summary>
     protected virtual long LayerKeep(LayerCompressionInput input, LayerShape shape) =>
         input.Budget.KeepCount(input.SeenTokens, shape.Window);

@@ -6,7 +6,8 @@ namespace StarKv.Compression.StarKv;
 /// STaR-KV part (i): how much a KV group's attention over the current screenshot depends on where on the
 /// screen a token is. Scores are rank-quantised into Q equal-frequency bins, <c>a_j = floor(rank_j · Q / V)</c>
 /// (rank 0 is the lowest score; equal scores are ranked in cache order); each token's merged-grid cell (row, col)
-/// of the real R × C grid maps onto S × S spatial bins, <c>y_j = floor(row·S/R)·S + floor(col·S/C)</c>;
+/// of the real R × C grid maps onto S × S spatial bins by the cell's centre, as the published code does,
+/// <c>y_j = floor((row + ½)·S/R)·S + floor((col + ½)·S/C)</c> (computed in integers as <c>⌊(2·row + 1)·S/(2R)⌋</c>);
 /// <c>MI = Σ P(a,y) log(P(a,y) / (P(a) P(y)))</c> in nats from the joint histogram, clipped at 0, and 0 when
 /// fewer than two tokens or either variable is constant.
 /// </summary>
@@ -75,7 +76,7 @@ public static class SpatialMutualInformation
                     $"Token {i} has cell ({rows[i]}, {cols[i]}) outside the {grid.Rows}×{grid.Cols} grid.", nameof(rows));
             }
 
-            cellBin[i] = (rows[i] * spatialBins / grid.Rows * spatialBins) + (cols[i] * spatialBins / grid.Cols);
+            cellBin[i] = (CentreBin(rows[i], grid.Rows, spatialBins) * spatialBins) + CentreBin(cols[i], grid.Cols, spatialBins);
         }
 
         var joint = new double[scoreBins, spatialBins * spatialBins];
@@ -109,6 +110,10 @@ public static class SpatialMutualInformation
         return Math.Max(0, mi);
     }
 
+    /// <summary>The spatial bin of a cell's centre along one axis: <c>⌊(index + ½)·bins/size⌋</c>.</summary>
+    public static int CentreBin(int index, int size, int bins = DefaultSpatialBins) =>
+        (int)((((2L * index) + 1) * bins) / (2L * size));
+
     /// <summary>
     /// Group weights from the MI averages: <c>s_g = (M_g − min M)/(max M − min M)</c> (0.5 each when the spread
     /// is below 1e-12), <c>w_g = softmax(s_g / τ_mi)</c>.
@@ -125,7 +130,9 @@ public static class SpatialMutualInformation
         return exp.Select(e => e / sum).ToArray();
     }
 
-    /// <summary>The ramp <c>λ_eff = 0</c> for t ≤ N, else <c>λ · min(1, (t − N)/R)</c>.</summary>
+    /// <summary>
+    /// The ramp <c>λ_eff = 0</c> for t ≤ N, else <c>λ · min(1, (t − N)/R)</c>, t counting compressing calls only.
+    /// </summary>
     public static double RampedWeight(int turn, double lambda = 0.5, int delay = 5, int rampTurns = 10) =>
         turn <= delay ? 0 : lambda * Math.Min(1.0, (double)(turn - delay) / rampTurns);
 }

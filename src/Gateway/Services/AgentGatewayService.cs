@@ -1,6 +1,6 @@
 using Grpc.Core;
 using StarKv.Gateway.Tenants;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Errors;

@@ -1,7 +1,7 @@
 using StarKv.Grains.Placement;
 using StarKv.Grains.Sessions;
 using StarKv.Protos.V1;
-using GrainMode = StarKv.GpuWorker.Sessions.SessionMode;
+using GrainMode = StarKv.Grains.Sessions.SessionMode;
 using ProtoMode = StarKv.Protos.V1.SessionMode;
 
 namespace StarKv.Gateway.Services;

@@ -51,7 +51,11 @@ public static class CheckpointLoader
         return new LoadedCheckpoint(config, tokenizer, weights);
     }
 
-    /// <summary>The tokenizer must give the ids the configuration names, and no id beyond the vocabulary.</summary>
+    /// <summary>
+    /// The tokenizer must give the vision ids the configuration names, hold the chat template's <c>&lt;|im_end|&gt;</c>,
+    /// and give no id beyond the vocabulary. The end tokens may be any ids of the vocabulary (the configuration checks
+    /// that), as Hugging Face accepts.
+    /// </summary>
     public static void CheckTokenizer(string tokenizerPath, Qwen25VlConfig config, Qwen2Tokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -61,8 +65,12 @@ public static class CheckpointLoader
             (Qwen25VlChatTemplate.VisionStart, config.Tokens.VisionStartTokenId, "vision_start_token_id"),
             (Qwen25VlChatTemplate.VisionEnd, config.Tokens.VisionEndTokenId, "vision_end_token_id"),
             (Qwen25VlChatTemplate.ImagePad, config.Tokens.ImageTokenId, "image_token_id"),
-            (Qwen25VlChatTemplate.ImEnd, config.Tokens.EosTokenId, "eos_token_id"),
         };
+        if (!tokenizer.AddedTokens.ContainsKey(Qwen25VlChatTemplate.ImEnd))
+        {
+            throw new CheckpointFormatException(tokenizerPath, $"has no added token {Qwen25VlChatTemplate.ImEnd}, which the chat template closes every turn with.");
+        }
+
         foreach (var (token, id, field) in named)
         {
             if (!tokenizer.AddedTokens.TryGetValue(token, out var actual))

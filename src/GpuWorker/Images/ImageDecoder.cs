@@ -4,12 +4,18 @@ using SkiaSharp;
 namespace StarKv.GpuWorker.Images;
 
 /// <summary>
-/// Decodes PNG and JPEG screenshots into 8-bit RGB with SkiaSharp. Transparent pixels are composited onto white, as
-/// Hugging Face's <c>convert_to_rgb</c> and qwen-vl-utils do; EXIF orientation is not applied (PIL does not either).
+/// Decodes PNG and JPEG screenshots into 8-bit RGB with SkiaSharp, giving the bytes Pillow's
+/// <c>Image.open(…).convert("RGB")</c> gives. Alpha is dropped by default, as Hugging Face's <c>convert_to_rgb</c> does
+/// (<see cref="AlphaHandling.Drop"/>); compositing onto white, as qwen-vl-utils does, is the other choice. EXIF
+/// orientation is not applied (Pillow does not either).
 /// </summary>
 /// <remarks>
-/// JPEG pixels may differ from PIL's by a level or two: both use libjpeg(-turbo), but Skia's chroma upsampling and
-/// IDCT settings are not PIL's. PNG decoding is lossless and equal.
+/// <para>PNG: every depth and colour type decodes to Pillow's bytes (16-bit samples keep their high byte in both), with
+/// one exception: 16-bit grey without alpha, which Pillow opens as a 32-bit integer image and converts to RGB by
+/// clipping at 255 (so nearly every pixel turns white), while here it keeps the high byte. The tests hold every
+/// repository screenshot and a set of rarer encodings to Pillow's bytes.</para>
+/// <para>JPEG pixels may differ from Pillow's by a level or two: both use libjpeg(-turbo), but Skia's chroma
+/// upsampling and IDCT settings are not Pillow's.</para>
 /// </remarks>
 public static class ImageDecoder
 {
@@ -18,7 +24,7 @@ public static class ImageDecoder
     private static ReadOnlySpan<byte> JpegSignature => [0xFF, 0xD8, 0xFF];
 
     /// <summary>Decodes PNG or JPEG bytes; throws <see cref="ImageDecodeException"/> naming what is wrong.</summary>
-    public static RgbImage Decode(ReadOnlySpan<byte> bytes)
+    public static RgbImage Decode(ReadOnlySpan<byte> bytes, AlphaHandling alpha = AlphaHandling.Drop)
     {
         if (bytes.IsEmpty)
         {
@@ -51,14 +57,14 @@ public static class ImageDecoder
         }
 
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var result = codec.GetPixels(info, out var rgba);
+        var result = codec.GetPixels(info, out var rgba); // [height, width, 4]
         if (result != SKCodecResult.Success)
         {
             var what = result == SKCodecResult.IncompleteInput ? "truncated" : $"damaged ({result})";
             throw new ImageDecodeException(ImageDecodeFailure.CorruptData, $"The {format} data is corrupt: the {width}×{height} image is {what}.");
         }
 
-        return new RgbImage(width, height, CompositeOnWhite(rgba, width * height));
+        return new RgbImage(width, height, ToRgb(rgba, width * height, alpha));
     }
 
     private static void CheckPngHeader(ReadOnlySpan<byte> bytes)
@@ -77,13 +83,13 @@ public static class ImageDecoder
         }
     }
 
-    /// <summary>RGBA (unpremultiplied) to RGB over a white background: <c>c·a/255 + 255·(1 − a/255)</c>, rounded.</summary>
-    private static byte[] CompositeOnWhite(byte[] rgba, int pixelCount)
+    /// <summary>RGBA (unpremultiplied) to RGB: alpha dropped, or the colour over white, <c>c·a/255 + 255·(1 − a/255)</c> rounded.</summary>
+    private static byte[] ToRgb(byte[] rgba, int pixelCount, AlphaHandling alpha)
     {
         var rgb = new byte[pixelCount * 3];
         for (var i = 0; i < pixelCount; i++)
         {
-            int a = rgba[(i * 4) + 3];
+            int a = alpha == AlphaHandling.CompositeOnWhite ? rgba[(i * 4) + 3] : 255;
             for (var c = 0; c < 3; c++)
             {
                 int value = rgba[(i * 4) + c];

@@ -4,15 +4,19 @@ using TorchSharp;
 namespace StarKv.GpuWorker.Images;
 
 /// <summary>
-/// Qwen2-VL / Qwen2.5-VL image preprocessing, as Hugging Face's <c>Qwen2VLImageProcessor</c>: decode to RGB,
-/// smart-resize to multiples of patch × merge within [min_pixels, max_pixels] with Pillow-style bicubic, rescale and
-/// normalise, then flatten into patches in the encoder's order.
+/// Qwen2-VL / Qwen2.5-VL image preprocessing, as Hugging Face's <c>Qwen2VLImageProcessor</c> on Pillow: decode to RGB
+/// (alpha dropped by default, <see cref="ImageProcessorConfig.Alpha"/>), smart-resize to multiples of patch × merge
+/// within [min_pixels, max_pixels] with Pillow's bicubic (bit-exact), rescale and normalise, then flatten into patches
+/// in the encoder's order.
 /// </summary>
 public static class Qwen2VlImageProcessor
 {
     /// <summary>Preprocesses PNG or JPEG bytes; throws <see cref="ImageDecodeException"/> on undecodable bytes.</summary>
-    public static PreprocessedImage Process(ReadOnlySpan<byte> bytes, ImageProcessorConfig config, torch.Device device) =>
-        Process(ImageDecoder.Decode(bytes), config, device);
+    public static PreprocessedImage Process(ReadOnlySpan<byte> bytes, ImageProcessorConfig config, torch.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Process(ImageDecoder.Decode(bytes, config.Alpha), config, device);
+    }
 
     /// <summary>Preprocesses an already decoded image.</summary>
     public static PreprocessedImage Process(RgbImage image, ImageProcessorConfig config, torch.Device device)

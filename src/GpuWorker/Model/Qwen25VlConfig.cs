@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StarKv.GpuWorker.Images;
 
 namespace StarKv.GpuWorker.Model;
 
@@ -46,11 +47,27 @@ public sealed record VisionConfig
 public sealed record SpecialTokenIds
 {
     public required int BosTokenId { get; init; }
-    public required int EosTokenId { get; init; }
+
+    /// <summary>
+    /// <c>config.json</c>'s <c>eos_token_id</c>: one id or a list, as Hugging Face accepts (Qwen2.5-VL checkpoints name
+    /// <c>&lt;|im_end|&gt;</c>, <c>&lt;|endoftext|&gt;</c> or both).
+    /// </summary>
+    public required IReadOnlyList<int> EosTokenIds { get; init; }
+
     public required int VisionStartTokenId { get; init; }
     public required int VisionEndTokenId { get; init; }
     public required int ImageTokenId { get; init; }
     public required int VideoTokenId { get; init; }
+}
+
+/// <summary>What the runtime follows of a checkpoint's <c>generation_config.json</c>.</summary>
+public sealed record GenerationSettings
+{
+    /// <summary>No <c>generation_config.json</c>, or one without <c>eos_token_id</c>.</summary>
+    public static GenerationSettings None { get; } = new();
+
+    /// <summary>Its <c>eos_token_id</c> (one id or a list); empty when it names none.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
 }
 
 /// <summary>The image processor's <c>preprocessor_config.json</c>.</summary>
@@ -63,6 +80,12 @@ public sealed record ImageProcessorConfig
     public required int PatchSize { get; init; }
     public required int TemporalPatchSize { get; init; }
     public required int MergeSize { get; init; }
+
+    /// <summary>
+    /// What becomes of a transparent screenshot's alpha: dropped, as Hugging Face's processor does (the default, not
+    /// part of <c>preprocessor_config.json</c>), or composited onto white as qwen-vl-utils does.
+    /// </summary>
+    public AlphaHandling Alpha { get; init; } = AlphaHandling.Drop;
 
     /// <summary>Qwen2-VL's published processor defaults: CLIP mean and std, 56·56 to 28·28·1280 pixels.</summary>
     public static ImageProcessorConfig Default { get; } = new()
@@ -79,8 +102,8 @@ public sealed record ImageProcessorConfig
 
 /// <summary>
 /// A Qwen2.5-VL model's configuration (UI-TARS-1.5 is one), read from a Hugging Face checkpoint folder's
-/// <c>config.json</c> and <c>preprocessor_config.json</c>. Both the flat layout and the newer one with a
-/// nested <c>text_config</c> are read. Any other architecture is refused.
+/// <c>config.json</c>, <c>preprocessor_config.json</c> and <c>generation_config.json</c>. Both the flat layout and the
+/// newer one with a nested <c>text_config</c> are read. Any other architecture is refused.
 /// </summary>
 public sealed record Qwen25VlConfig
 {
@@ -92,6 +115,15 @@ public sealed record Qwen25VlConfig
     public required SpecialTokenIds Tokens { get; init; }
     public required ImageProcessorConfig Image { get; init; }
 
+    /// <summary>The end tokens of <c>generation_config.json</c>; <see cref="GenerationSettings.None"/> without one.</summary>
+    public GenerationSettings Generation { get; init; } = GenerationSettings.None;
+
+    /// <summary>
+    /// Every end-of-sequence id the checkpoint names, <c>config.json</c>'s then <c>generation_config.json</c>'s, each
+    /// once: decoding stops at any of them.
+    /// </summary>
+    public IReadOnlyList<int> EndTokenIds => Tokens.EosTokenIds.Concat(Generation.EosTokenIds).Distinct().ToList();
+
     /// <summary>The dtype the checkpoint was saved in (<c>torch_dtype</c>), for example "bfloat16".</summary>
     public string TorchDtype { get; init; } = "float32";
 
@@ -101,7 +133,7 @@ public sealed record Qwen25VlConfig
     /// </summary>
     public string Fingerprint()
     {
-        var canonical = JsonSerializer.Serialize(new { Text, Vision, Tokens, Image });
+        var canonical = JsonSerializer.Serialize(new { Text, Vision, Tokens, Image, Generation });
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
     }
 
@@ -117,7 +149,29 @@ public sealed record Qwen25VlConfig
         var image = File.Exists(preprocessorPath)
             ? ParseImageProcessor(File.ReadAllText(preprocessorPath))
             : ImageProcessorConfig.Default;
-        return Parse(File.ReadAllText(configPath)) with { Image = image };
+        var generationPath = Path.Combine(folder, "generation_config.json");
+        var generation = File.Exists(generationPath)
+            ? ParseGeneration(File.ReadAllText(generationPath))
+            : GenerationSettings.None;
+        var config = Parse(File.ReadAllText(configPath)) with { Image = image, Generation = generation };
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Parses a <c>generation_config.json</c> for its end tokens.</summary>
+    public static GenerationSettings ParseGeneration(string json)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(json)?.AsObject() ?? throw new ModelConfigException("generation_config.json is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelConfigException($"generation_config.json is not valid JSON: {e.Message}", e);
+        }
+
+        return new GenerationSettings { EosTokenIds = TokenIds(root, "eos_token_id", "generation_config.json") ?? [] };
     }
 
     /// <summary>Parses a <c>config.json</c>; the image processor settings are the defaults.</summary>
@@ -180,7 +234,7 @@ public sealed record Qwen25VlConfig
         var tokens = new SpecialTokenIds
         {
             BosTokenId = IntOr(root, "bos_token_id", IntOr(text, "bos_token_id", 151643)),
-            EosTokenId = IntOr(root, "eos_token_id", IntOr(text, "eos_token_id", 151645)),
+            EosTokenIds = TokenIds(root, "eos_token_id", "config.json") ?? TokenIds(text, "eos_token_id", "config.json") ?? [151645],
             VisionStartTokenId = IntOr(root, "vision_start_token_id", IntOr(text, "vision_start_token_id", 151652)),
             VisionEndTokenId = IntOr(root, "vision_end_token_id", IntOr(text, "vision_end_token_id", 151653)),
             ImageTokenId = IntOr(root, "image_token_id", IntOr(text, "image_token_id", 151655)),
@@ -245,7 +299,7 @@ public sealed record Qwen25VlConfig
             ["tie_word_embeddings"] = Text.TieWordEmbeddings,
             ["torch_dtype"] = TorchDtype,
             ["bos_token_id"] = Tokens.BosTokenId,
-            ["eos_token_id"] = Tokens.EosTokenId,
+            ["eos_token_id"] = TokenIdsNode(Tokens.EosTokenIds),
             ["vision_start_token_id"] = Tokens.VisionStartTokenId,
             ["vision_end_token_id"] = Tokens.VisionEndTokenId,
             ["image_token_id"] = Tokens.ImageTokenId,
@@ -266,6 +320,20 @@ public sealed record Qwen25VlConfig
                 ["out_hidden_size"] = Vision.OutHiddenSize,
             },
         };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>Writes the generation settings as Hugging Face's <c>generation_config.json</c>.</summary>
+    public string ToGenerationJson()
+    {
+        var root = new JsonObject { ["bos_token_id"] = Tokens.BosTokenId };
+        if (Generation.EosTokenIds.Count > 0)
+        {
+            root["eos_token_id"] = TokenIdsNode(Generation.EosTokenIds);
+        }
+
+        root["pad_token_id"] = Tokens.BosTokenId;
+        root["do_sample"] = false;
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -290,6 +358,18 @@ public sealed record Qwen25VlConfig
     private void Validate()
     {
         var t = Text;
+        if (Tokens.EosTokenIds.Count == 0)
+        {
+            throw new ModelConfigException("config.json's eos_token_id is an empty list; it must name at least one end token.");
+        }
+
+        var outside = EndTokenIds.Where(id => id < 0 || id >= t.VocabSize).ToList();
+        if (outside.Count > 0)
+        {
+            throw new ModelConfigException(
+                $"eos_token_id names {string.Join(", ", outside)}, outside the vocabulary (vocab_size {t.VocabSize}); config.json and generation_config.json must name token ids.");
+        }
+
         if (t.HiddenSize % t.NumAttentionHeads != 0)
         {
             throw new ModelConfigException($"hidden_size {t.HiddenSize} is not a multiple of num_attention_heads {t.NumAttentionHeads}.");
@@ -320,7 +400,38 @@ public sealed record Qwen25VlConfig
     private static int Int(JsonObject o, string name) =>
         o[name]?.GetValue<int>() ?? throw new ModelConfigException($"config.json lacks '{name}'.");
 
-    // A list (some configs give several eos ids) yields its first entry.
+    /// <summary>
+    /// A token-id field as Hugging Face accepts it: one integer or a list of integers; null when absent or null.
+    /// Anything else (a token's text, a fraction) is refused naming the field and the file.
+    /// </summary>
+    private static List<int>? TokenIds(JsonObject o, string name, string file)
+    {
+        static int? AsId(JsonNode? node) =>
+            node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<int>(out var id) ? id : null;
+
+        switch (o[name])
+        {
+            case null:
+                return null;
+            case JsonArray list:
+                var ids = list.Select(AsId).ToList();
+                if (ids.Any(id => id is null))
+                {
+                    throw new ModelConfigException($"{file}'s {name} must list integer token ids, not {list.ToJsonString()}.");
+                }
+
+                return ids.Select(id => id!.Value).ToList();
+            case var node:
+                return AsId(node) is { } single
+                    ? [single]
+                    : throw new ModelConfigException($"{file}'s {name} must be an integer token id or a list of them, not {node.ToJsonString()}.");
+        }
+    }
+
+    private static JsonNode TokenIdsNode(IReadOnlyList<int> ids) =>
+        ids.Count == 1 ? JsonValue.Create(ids[0]) : new JsonArray(ids.Select(id => (JsonNode)id).ToArray());
+
+    // A list (some configs give several ids) yields its first entry.
     private static int IntOr(JsonObject o, string name, int fallback) => o[name] switch
     {
         JsonArray { Count: > 0 } list => list[0]!.GetValue<int>(),

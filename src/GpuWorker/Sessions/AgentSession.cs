@@ -5,7 +5,7 @@ using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Positions;
 using StarKv.GpuWorker.Runtime;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 using StarKv.GpuWorker.Text;
 using TorchSharp;
 
@@ -22,10 +22,13 @@ namespace StarKv.GpuWorker.Sessions;
 /// a user turn with the screenshot followed by the instruction (omitted when it became the task), and
 /// <c>&lt;|im_start|&gt;assistant\n</c>. A later step continues the conversation exactly as the chat template renders
 /// it: <c>&lt;|im_end|&gt;\n&lt;|im_start|&gt;user\n</c>, the screenshot, the instruction,
-/// <c>&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n</c>. Decoding stops at <c>&lt;|im_end|&gt;</c> or after
-/// <see cref="SessionOptions.MaxNewTokens"/> tokens. Every generated token enters the cache: each decode step appends
-/// the previous token, and the last one (plus <c>&lt;|im_end|&gt;</c> when decoding was cut off) opens the next
-/// step's prefill, so the history is the same tokens as the chat template's. Decoding never emits the vision tokens
+/// <c>&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n</c>. Decoding stops at any end token the checkpoint names
+/// (<see cref="Qwen25VlConfig.EndTokenIds"/>: config.json's and generation_config.json's <c>eos_token_id</c>), at
+/// <c>&lt;|im_end|&gt;</c> (the chat template's end of turn) or after <see cref="SessionOptions.MaxNewTokens"/> tokens.
+/// Every generated token but an end token enters the cache: each decode step appends the previous token, and the
+/// last one (when decoding was cut off) and <c>&lt;|im_end|&gt;</c> open the next step's prefill, so the history is
+/// the same tokens as the chat template's (which closes the reply with <c>&lt;|im_end|&gt;</c> whatever end token
+/// stopped it). Decoding never emits the vision tokens
 /// (image/video pad, vision start/end): they are masked, since they would make the history unreadable.
 /// </para>
 /// <para>
@@ -51,6 +54,8 @@ public sealed class AgentSession : IAgentSession
     private readonly List<KeptScreenshot> _screenshots = [];
     private readonly List<int> _appendedIds = [];
     private readonly torch.Tensor _bannedTokens; // [4] int64: vision tokens never decoded
+    private readonly HashSet<int> _endTokens;
+    private readonly int _imEnd;
     private CompressorState _state;
     private KvCache? _cache;
     private List<int> _pending = [];
@@ -71,6 +76,8 @@ public sealed class AgentSession : IAgentSession
         _bannedTokens = torch.tensor(
             new long[] { tokens.ImageTokenId, tokens.VideoTokenId, tokens.VisionStartTokenId, tokens.VisionEndTokenId },
             device: runtime.Model.Device).DetachFromDisposeScope(); // [4]
+        _imEnd = runtime.Tokenizer.TokenId(Qwen25VlChatTemplate.ImEnd);
+        _endTokens = [.. runtime.Config.EndTokenIds, _imEnd];
     }
 
     public SessionOptions Options { get; }
@@ -468,7 +475,6 @@ public sealed class AgentSession : IAgentSession
     private DecodeResult Decode(float[] promptLogits, KvCache cache, long startPosition, CancellationToken cancellationToken)
     {
         var model = _runtime.Model;
-        var imEnd = _runtime.Config.Tokens.EosTokenId;
         using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode);
         var watch = Stopwatch.StartNew();
         var generated = new List<int>();
@@ -480,7 +486,7 @@ public sealed class AgentSession : IAgentSession
 
         generated.Add(next);
         var position = startPosition;
-        while (next != imEnd && generated.Count < Options.MaxNewTokens)
+        while (!_endTokens.Contains(next) && generated.Count < Options.MaxNewTokens)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var logits = model.DecodeStep(next, position, cache); // [vocab]
@@ -489,9 +495,11 @@ public sealed class AgentSession : IAgentSession
             generated.Add(next);
         }
 
-        // The last token is not in the cache yet: the next step's prefill starts with it (and closes the reply).
-        List<int> pending = next == imEnd ? [imEnd] : [next, imEnd];
-        var replyIds = next == imEnd ? generated.Take(generated.Count - 1) : generated;
+        // The last token is not in the cache yet: the next step's prefill starts with it, unless it is an end token, and
+        // closes the reply with <|im_end|> as the chat template does.
+        var ended = _endTokens.Contains(next);
+        List<int> pending = ended ? [_imEnd] : [next, _imEnd];
+        var replyIds = ended ? generated.Take(generated.Count - 1) : generated;
         var reply = _runtime.Tokenizer.Decode(replyIds);
         return new DecodeResult(reply, generated, pending, position, watch.Elapsed.TotalMilliseconds);
     }

@@ -77,6 +77,10 @@ public static class Qwen25VlChatTemplate
     public static string SingleTurn(string text, int imageTokens, string systemPrompt = UiTarsPrompts.SystemPrompt) =>
         SystemTurn(systemPrompt) + UserTurn(imageTokens, text) + GenerationPrompt;
 
+    /// <summary>A one-turn prompt without an image: system, one user turn of <paramref name="text"/>, generation prompt.</summary>
+    public static string SingleTextTurn(string text, string systemPrompt = UiTarsPrompts.SystemPrompt) =>
+        SystemTurn(systemPrompt) + UserTurn(text) + GenerationPrompt;
+
     /// <summary>
     /// The first step of an agent episode: system, the task prompt as a user turn, the screenshot as a user turn,
     /// the generation prompt.

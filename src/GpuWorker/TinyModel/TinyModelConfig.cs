@@ -52,13 +52,18 @@ public static class TinyModelConfig
         Tokens = new SpecialTokenIds
         {
             BosTokenId = TinyTokenizerVocabulary.SpecialId("<|endoftext|>"),
-            EosTokenId = TinyTokenizerVocabulary.SpecialId("<|im_end|>"),
+            EosTokenIds = [TinyTokenizerVocabulary.SpecialId("<|im_end|>")],
             VisionStartTokenId = TinyTokenizerVocabulary.SpecialId("<|vision_start|>"),
             VisionEndTokenId = TinyTokenizerVocabulary.SpecialId("<|vision_end|>"),
             ImageTokenId = TinyTokenizerVocabulary.SpecialId("<|image_pad|>"),
             VideoTokenId = TinyTokenizerVocabulary.SpecialId("<|video_pad|>"),
         },
         Image = ImageProcessorConfig.Default with { MinPixels = MinPixels, MaxPixels = MaxPixels },
+        // As Qwen2.5-VL checkpoints ship: config.json names <|im_end|>, generation_config.json both end tokens.
+        Generation = new GenerationSettings
+        {
+            EosTokenIds = [TinyTokenizerVocabulary.SpecialId("<|im_end|>"), TinyTokenizerVocabulary.SpecialId("<|endoftext|>")],
+        },
         TorchDtype = "float32",
     };
 }

@@ -50,7 +50,7 @@ public static class TinyModelFolder
 
         Put("config.json", Encoding.UTF8.GetBytes(config.ToConfigJson()));
         Put("preprocessor_config.json", Encoding.UTF8.GetBytes(config.ToPreprocessorJson()));
-        Put("generation_config.json", Encoding.UTF8.GetBytes(GenerationConfigJson(config)));
+        Put("generation_config.json", Encoding.UTF8.GetBytes(config.ToGenerationJson()));
         Put("tokenizer.json", Encoding.UTF8.GetBytes(TinyTokenizerFile.TokenizerJson()));
         Put("tokenizer_config.json", Encoding.UTF8.GetBytes(TinyTokenizerFile.TokenizerConfigJson()));
 
@@ -171,14 +171,6 @@ public static class TinyModelFolder
         || name.EndsWith("layernorm.weight", StringComparison.Ordinal)
         || name.EndsWith("ln_q.weight", StringComparison.Ordinal)
         || name == "model.norm.weight";
-
-    private static string GenerationConfigJson(Qwen25VlConfig config) => new JsonObject
-    {
-        ["bos_token_id"] = config.Tokens.BosTokenId,
-        ["eos_token_id"] = new JsonArray(config.Tokens.EosTokenId, config.Tokens.BosTokenId),
-        ["pad_token_id"] = config.Tokens.BosTokenId,
-        ["do_sample"] = false,
-    }.ToJsonString(Indented);
 
     private static void WriteAtomically(string path, byte[] bytes)
     {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StarKv.GpuWorker.Sessions;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 using StarKv.Grains.Sessions;
 
 namespace StarKv.Grains.Placement;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 
 namespace StarKv.Grains.Placement;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
 using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Sessions;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 using StarKv.Grains.Actions;
 using StarKv.Grains.Errors;
 using StarKv.Grains.Placement;
@@ -187,7 +187,7 @@ internal sealed partial class TrajectoryGrain(
         await state.WriteStateAsync().ConfigureAwait(true);
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
-        StarKvTelemetry.RecordStepFigures(Silo, figures);
+        StarKvTelemetry.RecordStepFigures(Silo, figures.KeptPerLayer, figures.SeenTokens);
         await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
         return record;
     }

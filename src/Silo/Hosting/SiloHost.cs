@@ -11,7 +11,7 @@ using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
 using StarKv.Grains.Storage.Checkpoints;
 using StarKv.Grains.Storage.Persistence;
-using StarKv.Grains.Telemetry;
+using StarKv.Telemetry;
 using StarKv.Silo.Configuration;
 using StarKv.Silo.Runtime;
 

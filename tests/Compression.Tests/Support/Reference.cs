@@ -8,7 +8,11 @@ namespace StarKv.Compression.Tests.Support;
 /// </summary>
 public static class Reference
 {
-    public static long Keep(LayerCase c) => Math.Max(c.Window + 1L, (long)Math.Floor(c.Budget.Ratio!.Value * c.SeenTokens));
+    /// <summary>max(W + 1, ⌊b·L_seen⌋) with b read as the decimal it is written as (decimal arithmetic, exact here).</summary>
+    public static long Keep(LayerCase c) => Keep(c.Budget.Ratio!.Value, c.SeenTokens, c.Window);
+
+    public static long Keep(double ratio, long seen, int window) =>
+        Math.Max(window + 1L, (long)decimal.Floor(decimal.Parse(ratio.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) * seen));
 
     /// <summary>a_h[j] = Σ_i softmax(q_i·k/√D)[j] over causal keys, j &lt; P. [H][P]</summary>
     public static double[][] WindowScores(LayerCase c)
@@ -165,17 +169,35 @@ public static class Reference
     public static long[][] SnapKv(LayerCase c) =>
         Select(SnapGroupScores(c), c.Length, Keep(c), c.Window, c.Groups);
 
-    public static long PyramidKeep(LayerCase c)
+    /// <summary>
+    /// PyramidKV's layer budget: W + ⌊B_max − l·(B_max − B_min)/(N − 1)⌋ with B = keep − W, B_min = max(1, ⌊B/20⌋),
+    /// B_max = 2B − B_min, capped at C = L_seen − W (then B_max = C, B_min = 2B − C); the uniform keep when B ≥ C.
+    /// </summary>
+    public static long PyramidKeep(LayerCase c) => PyramidKeep(Keep(c), c.Window, c.LayerIndex, c.LayerCount, c.SeenTokens);
+
+    public static long PyramidKeep(long uniformKeep, int window, int layer, int layers, long seen)
     {
-        var past = Keep(c) - c.Window;
-        var min = past / 20;
+        var past = uniformKeep - window;
+        var cap = seen - window;
+        if (layers == 1 || past >= cap)
+        {
+            return uniformKeep;
+        }
+
+        var min = Math.Max(1, past / 20);
         var max = (2 * past) - min;
-        var layerPast = c.LayerCount == 1 ? past : (long)Math.Floor(max - (c.LayerIndex * (double)(max - min) / (c.LayerCount - 1)));
-        return c.Window + Math.Max(1, layerPast);
+        if (max > cap)
+        {
+            max = cap;
+            min = (2 * past) - cap;
+        }
+
+        return window + (long)Math.Floor(max - (layer * (double)(max - min) / (layers - 1)));
     }
 
+    /// <summary>A layer keeps everything only when its cache fits its own (pyramid) budget.</summary>
     public static long[][] PyramidKv(LayerCase c) =>
-        Select(SnapGroupScores(c), c.Length, c.Length <= Keep(c) ? c.Length : PyramidKeep(c), c.Window, c.Groups);
+        Select(SnapGroupScores(c), c.Length, PyramidKeep(c), c.Window, c.Groups);
 
     public static long[][] StreamingLlm(LayerCase c)
     {

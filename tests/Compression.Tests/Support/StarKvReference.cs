@@ -10,7 +10,6 @@ public sealed class StarKvReference
 {
     private readonly Dictionary<int, LayerMemory> _layers = [];
     private double[]? _plan;
-    private int _turns;
 
     public bool Adaptive { get; init; } = true;
 
@@ -28,11 +27,11 @@ public sealed class StarKvReference
     {
         if (c.LayerIndex == 0)
         {
-            _turns++;
             _plan = Enumerable.Range(0, c.LayerCount).Select(l => _layers.TryGetValue(l, out var m) ? m.Entropy : double.NaN).ToArray();
         }
 
-        var keep = c.Length <= Reference.Keep(c) ? c.Length : LayerKeep(c);
+        // No-op only when the cache fits the layer's own budget; only compressing calls advance the ramp.
+        var keep = LayerKeep(c);
         if (keep >= c.Length)
         {
             return Enumerable.Range(0, c.Length).Select(i => (long)i).ToArray();
@@ -42,6 +41,7 @@ public sealed class StarKvReference
         Reference.AddSaliency(s, c);
         var (g, p) = (c.Groups, c.Past);
         var mem = _layers.TryGetValue(c.LayerIndex, out var m) ? m : _layers[c.LayerIndex] = new LayerMemory();
+        mem.Calls++;
         var mean = new double[p];
         var dom = new int[p];
         for (var j = 0; j < p; j++)
@@ -94,7 +94,7 @@ public sealed class StarKvReference
             }
 
             mem.M = mem.M is null ? mi : mem.M.Select((old, x) => (0.9 * old) + (0.1 * mi[x])).ToArray();
-            var lambda = _turns <= Delay ? 0 : 0.5 * Math.Min(1, (double)(_turns - Delay) / Ramp);
+            var lambda = mem.Calls <= Delay ? 0 : 0.5 * Math.Min(1, (double)(mem.Calls - Delay) / Ramp);
             var min = mem.M.Min();
             var spread = mem.M.Max() - min;
             var logits = mem.M.Select(x => spread < 1e-12 ? 0.5 : (x - min) / spread).ToArray();
@@ -182,18 +182,19 @@ public sealed class StarKvReference
         return w.Length <= 1 ? 0 : Math.Clamp(h / Math.Log(w.Length), 0, 1);
     }
 
-    /// <summary>MI of 16 equal-frequency score bins and 12×12 spatial bins of the real grid, nats.</summary>
-    public static double MutualInformation(double[] scores, TokenInfo[] cells, ScreenshotGrid grid)
+    /// <summary>MI of 16 (or <paramref name="scoreBins"/>) equal-frequency score bins and 12×12 spatial bins (by cell centre) of the real grid, nats.</summary>
+    public static double MutualInformation(double[] scores, TokenInfo[] cells, ScreenshotGrid grid, int scoreBins = 16)
     {
         var n = scores.Length;
         var ranked = Enumerable.Range(0, n).OrderBy(i => scores[i]).ThenBy(i => i).ToArray();
         var a = new int[n];
         for (var rank = 0; rank < n; rank++)
         {
-            a[ranked[rank]] = rank * 16 / n;
+            a[ranked[rank]] = rank * scoreBins / n;
         }
 
-        var y = cells.Select(t => (t.GridRow * 12 / grid.Rows * 12) + (t.GridCol * 12 / grid.Cols)).ToArray();
+        // The cell's centre: floor((row + 0.5)·12/R), floor((col + 0.5)·12/C).
+        var y = cells.Select(t => ((int)Math.Floor((t.GridRow + 0.5) * 12 / grid.Rows) * 12) + (int)Math.Floor((t.GridCol + 0.5) * 12 / grid.Cols)).ToArray();
         if (scores.Distinct().Count() < 2 || a.Distinct().Count() < 2 || y.Distinct().Count() < 2)
         {
             return 0;
@@ -224,5 +225,7 @@ public sealed class StarKvReference
         public int Shot { get; set; } = -1;
 
         public double Entropy { get; set; } = double.NaN;
+
+        public int Calls { get; set; }
     }
 }

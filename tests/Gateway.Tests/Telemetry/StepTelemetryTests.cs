@@ -7,7 +7,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using StarKv.Gateway.Tenants;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 using StarKv.Grains.Tests.Fakes;
 using StarKv.Protos.V1;
 using StarKv.Silo.Hosting;

@@ -30,6 +30,38 @@ public sealed class CheckpointLoaderTests
     }
 
     [Fact]
+    public void A_checkpoint_whose_config_ends_at_endoftext_loads_and_keeps_both_end_tokens()
+    {
+        // Qwen2.5-VL checkpoints ship with eos_token_id <|endoftext|> in config.json and their own list in
+        // generation_config.json; Hugging Face loads them, and so must the loader.
+        using var folder = new TempFolder();
+        TinyModelFolder.Write(folder.Path, 1);
+        var config = TinyModelConfig.Create();
+        var endOfText = TinyTokenizerVocabulary.SpecialId("<|endoftext|>");
+        var imEnd = TinyTokenizerVocabulary.SpecialId("<|im_end|>");
+        File.WriteAllText(folder.File("config.json"), (config with { Tokens = config.Tokens with { EosTokenIds = [endOfText] } }).ToConfigJson());
+
+        using var checkpoint = CheckpointLoader.Load(folder.Path, torch.ScalarType.Float32, torch.CPU);
+
+        Assert.Equal([endOfText], checkpoint.Config.Tokens.EosTokenIds);
+        Assert.Equal([endOfText, imEnd], checkpoint.Config.EndTokenIds);
+    }
+
+    [Fact]
+    public void A_tokenizer_without_the_chat_templates_end_of_turn_is_refused()
+    {
+        using var folder = new TempFolder();
+        TinyModelFolder.Write(folder.Path, 1);
+        var tokenizer = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(folder.File("tokenizer.json")))!;
+        var imEnd = tokenizer["added_tokens"]!.AsArray().Single(t => t!["content"]!.GetValue<string>() == "<|im_end|>")!;
+        imEnd["content"] = "<|im_fin|>";
+        File.WriteAllText(folder.File("tokenizer.json"), tokenizer.ToJsonString());
+
+        var error = Assert.Throws<CheckpointFormatException>(() => CheckpointLoader.Load(folder.Path, torch.ScalarType.Float32, torch.CPU));
+        Assert.Contains("<|im_end|>", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_folder_without_a_tokenizer_is_refused_naming_the_file()
     {
         using var folder = new TempFolder();

@@ -20,7 +20,7 @@ public sealed class Qwen25VlConfigTests
         Assert.Equal(new[] { 7, 15, 23, 31 }, v.FullAttentionBlockIndexes);
 
         var k = config.Tokens;
-        Assert.Equal((151643, 151645, 151652, 151653, 151655, 151656), (k.BosTokenId, k.EosTokenId, k.VisionStartTokenId, k.VisionEndTokenId, k.ImageTokenId, k.VideoTokenId));
+        Assert.Equal((151643, 151645, 151652, 151653, 151655, 151656), (k.BosTokenId, k.EosTokenIds.Single(), k.VisionStartTokenId, k.VisionEndTokenId, k.ImageTokenId, k.VideoTokenId));
         Assert.Equal("bfloat16", config.TorchDtype);
     }
 
@@ -107,5 +107,86 @@ public sealed class Qwen25VlConfigTests
         Assert.NotEqual(UiTarsConfigFixture.ConfigJson, json);
         var error = Assert.Throws<ModelConfigException>(() => Qwen25VlConfig.Parse(json));
         Assert.Contains("mrope_section", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("151645", new[] { 151645 })]
+    [InlineData("151643", new[] { 151643 })]
+    [InlineData("[151645, 151643]", new[] { 151645, 151643 })]
+    [InlineData("null", new[] { 151645 })]
+    public void Eos_token_id_may_be_one_id_or_a_list_as_hugging_face_accepts(string value, int[] expected)
+    {
+        var config = Qwen25VlConfig.Parse(WithEos(value));
+
+        Assert.Equal(expected, config.Tokens.EosTokenIds);
+        Assert.Equal(expected, config.EndTokenIds);
+    }
+
+    [Theory]
+    [InlineData("\"<|im_end|>\"", "eos_token_id must be an integer token id or a list of them")]
+    [InlineData("[151645, \"<|endoftext|>\"]", "eos_token_id must list integer token ids")]
+    [InlineData("[]", "eos_token_id is an empty list")]
+    [InlineData("[151645, 999999]", "999999, outside the vocabulary (vocab_size 152064)")]
+    public void An_eos_token_id_that_names_no_token_is_refused_saying_why(string value, string expected)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => Qwen25VlConfig.Parse(WithEos(value)));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Generation_config_end_tokens_join_the_config_ones()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("config.json"), UiTarsConfigFixture.ConfigJson);
+        File.WriteAllText(folder.File("generation_config.json"), """
+            { "bos_token_id": 151643, "do_sample": true, "eos_token_id": [151645, 151643], "pad_token_id": 151643 }
+            """);
+
+        var config = Qwen25VlConfig.LoadFromFolder(folder.Path);
+
+        Assert.Equal([151645], config.Tokens.EosTokenIds);
+        Assert.Equal([151645, 151643], config.Generation.EosTokenIds);
+        Assert.Equal([151645, 151643], config.EndTokenIds);
+
+        // Written back and read again, the two files give the same configuration.
+        using var again = new TempFolder();
+        File.WriteAllText(again.File("config.json"), config.ToConfigJson());
+        File.WriteAllText(again.File("generation_config.json"), config.ToGenerationJson());
+        Assert.Equal(config.Fingerprint(), Qwen25VlConfig.LoadFromFolder(again.Path).Fingerprint());
+    }
+
+    [Fact]
+    public void A_generation_config_with_one_end_token_or_none_is_read()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("config.json"), WithEos("151643"));
+        File.WriteAllText(folder.File("generation_config.json"), """{ "eos_token_id": 151645 }""");
+        Assert.Equal([151643, 151645], Qwen25VlConfig.LoadFromFolder(folder.Path).EndTokenIds);
+
+        File.WriteAllText(folder.File("generation_config.json"), """{ "temperature": 0.7 }""");
+        Assert.Equal([151643], Qwen25VlConfig.LoadFromFolder(folder.Path).EndTokenIds);
+    }
+
+    [Theory]
+    [InlineData("{ \"eos_token_id\": [151645,", "generation_config.json is not valid JSON")]
+    [InlineData("{ \"eos_token_id\": \"<|im_end|>\" }", "generation_config.json's eos_token_id must be an integer")]
+    [InlineData("{ \"eos_token_id\": [151645, 160000] }", "160000, outside the vocabulary")]
+    public void A_broken_generation_config_is_refused_naming_the_file(string json, string expected)
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("config.json"), UiTarsConfigFixture.ConfigJson);
+        File.WriteAllText(folder.File("generation_config.json"), json);
+
+        var error = Assert.Throws<ModelConfigException>(() => Qwen25VlConfig.LoadFromFolder(folder.Path));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    private static string WithEos(string value)
+    {
+        const string original = "\"eos_token_id\": 151645,";
+        Assert.Contains(original, UiTarsConfigFixture.ConfigJson, StringComparison.Ordinal);
+        return UiTarsConfigFixture.ConfigJson.Replace(original, $"\"eos_token_id\": {value},", StringComparison.Ordinal);
     }
 }

@@ -28,7 +28,8 @@ public sealed class LogitsDumpTests(TinyRuntimeFixture fixture)
             var ids = json.RootElement.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32()).ToList();
             var grid = json.RootElement.GetProperty("image_grid_thw")[0].EnumerateArray().Select(e => e.GetInt32()).ToArray();
             Assert.Equal(result.InputIds, ids);
-            Assert.Equal(new[] { result.Grid.T, result.Grid.H, result.Grid.W }, grid);
+            var dumpedGrid = Assert.NotNull(result.Grid);
+            Assert.Equal(new[] { dumpedGrid.T, dumpedGrid.H, dumpedGrid.W }, grid);
 
             var model = runtime.Model;
             using var processed = Qwen2VlImageProcessor.Process(image, runtime.Config.Image, torch.CPU);

@@ -32,14 +32,22 @@ public sealed class ImageDecoderTests
     }
 
     [Fact]
-    public void Transparent_pixels_are_composited_onto_white()
+    public void Transparent_pixels_keep_their_colour_with_alpha_dropped_by_default()
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(2, 1, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        bitmap.SetPixel(0, 0, new SKColor(0, 0, 0, 0));
-        bitmap.SetPixel(1, 0, new SKColor(255, 0, 0, 128));
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        var png = TwoTransparentPixels();
 
-        var image = ImageDecoder.Decode(data.ToArray());
+        var image = ImageDecoder.Decode(png);
+
+        // Hugging Face's convert_to_rgb (Pillow's convert("RGB")) keeps the colour channels whatever the alpha.
+        Assert.Equal(new byte[] { 0, 0, 0, 255, 0, 0 }, image.Pixels);
+    }
+
+    [Fact]
+    public void Transparent_pixels_are_composited_onto_white_on_request()
+    {
+        var png = TwoTransparentPixels();
+
+        var image = ImageDecoder.Decode(png, AlphaHandling.CompositeOnWhite);
 
         Assert.Equal(new byte[] { 255, 255, 255 }, image.Pixels[..3]);
         // Red at alpha 128/255 over white: 255·128/255 + 255·127/255 = 255 for red, 255·127/255 = 127 for green and blue.
@@ -147,6 +155,16 @@ public sealed class ImageDecoderTests
         var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(jpeg.AsSpan(0, jpeg.Length * 2 / 3)));
 
         Assert.Equal(ImageDecodeFailure.CorruptData, e.Failure);
+    }
+
+    /// <summary>Black at alpha 0 and red at alpha 128, as PNG.</summary>
+    private static byte[] TwoTransparentPixels()
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(2, 1, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        bitmap.SetPixel(0, 0, new SKColor(0, 0, 0, 0));
+        bitmap.SetPixel(1, 0, new SKColor(255, 0, 0, 128));
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
     }
 
     /// <summary>A smooth gradient encoded in the given format, with its RGB bytes.</summary>

@@ -42,7 +42,7 @@ internal static class TinyQwen
         Tokens = new SpecialTokenIds
         {
             BosTokenId = 120,
-            EosTokenId = 121,
+            EosTokenIds = [121],
             VisionStartTokenId = VisionStart,
             VisionEndTokenId = VisionEnd,
             ImageTokenId = ImageToken,

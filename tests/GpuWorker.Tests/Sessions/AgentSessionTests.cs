@@ -149,7 +149,7 @@ public sealed class AgentSessionTests(TinyRuntimeFixture fixture)
         var secondStart = session.AppendedIds.Count - (actual.Figures.TokensDecoded - 1) - actual.Figures.TokensPrefilled;
         var second = session.AppendedIds.Skip(secondStart).Take(actual.Figures.TokensPrefilled).ToList();
         var imageTokens = (actual.ResizedWidth / 28) * (actual.ResizedHeight / 28);
-        var imEnd = _runtime.Config.Tokens.EosTokenId;
+        var imEnd = tokenizer.TokenId(Qwen25VlChatTemplate.ImEnd);
         var opening = second[1] == imEnd ? 2 : 1; // the reply's last token (unless it was <|im_end|>), then <|im_end|>
         Assert.Equal(imEnd, second[opening - 1]);
         Assert.Equal(tokenizer.Encode(Qwen25VlChatTemplate.NextStep(imageTokens)), second.Skip(opening));

@@ -2,8 +2,7 @@ using System.Diagnostics;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
-using StarKv.GpuWorker.Sessions;
-using StarKv.GpuWorker.Telemetry;
+using StarKv.Telemetry;
 
 namespace StarKv.GpuWorker.Tests.Telemetry;
 
@@ -34,7 +33,7 @@ public sealed class StarKvTelemetryTests
             StarKvTelemetry.SetKvBytes(_otherSilo, 77);
 
             StarKvTelemetry.RecordCompression(_silo, kept: 25, seen: 100);
-            StarKvTelemetry.RecordStepFigures(_silo, Figures(keptPerLayer: [10, 20, 30], seen: 200)); // mean 20 / 200 = 0.1
+            StarKvTelemetry.RecordStepFigures(_silo, [10, 20, 30], seenTokens: 200); // mean 20 / 200 = 0.1
 
             StarKvTelemetry.RecordStepLatency(_tenant, TimeSpan.FromMilliseconds(12.5));
             StarKvTelemetry.RecordStepLatency(_tenant, TimeSpan.FromMilliseconds(300));
@@ -162,18 +161,4 @@ public sealed class StarKvTelemetryTests
 
         return Assert.Single(found);
     }
-
-    private static StepFigures Figures(long[] keptPerLayer, long seen) => new()
-    {
-        TokensPrefilled = 50,
-        TokensDecoded = 5,
-        SeenTokens = seen,
-        KeptPerLayer = keptPerLayer,
-        KvBytes = 1,
-        FullKvBytes = 2,
-        VisionMs = 1,
-        PrefillMs = 1,
-        CompressMs = 1,
-        DecodeMs = 1,
-    };
 }

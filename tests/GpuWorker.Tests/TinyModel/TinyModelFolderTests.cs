@@ -63,7 +63,8 @@ public sealed class TinyModelFolderTests : IClassFixture<TinyModelFixture>
 
         var tokens = checkpoint.Config.Tokens;
         Assert.Equal(checkpoint.Tokenizer.TokenId("<|image_pad|>"), tokens.ImageTokenId);
-        Assert.Equal(checkpoint.Tokenizer.TokenId("<|im_end|>"), tokens.EosTokenId);
+        Assert.Equal([checkpoint.Tokenizer.TokenId("<|im_end|>")], tokens.EosTokenIds);
+        Assert.Equal([checkpoint.Tokenizer.TokenId("<|im_end|>"), checkpoint.Tokenizer.TokenId("<|endoftext|>")], checkpoint.Config.EndTokenIds);
         Assert.True(checkpoint.Tokenizer.VocabularyCount <= c.Text.VocabSize);
     }
 

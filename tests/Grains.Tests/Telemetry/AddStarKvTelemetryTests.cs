@@ -2,8 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
-using StarKv.GpuWorker.Telemetry;
-using StarKv.Grains.Telemetry;
+using StarKv.Telemetry;
 
 namespace StarKv.Grains.Tests.Telemetry;
 

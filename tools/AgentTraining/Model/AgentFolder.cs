@@ -27,13 +27,7 @@ public static class AgentFolder
         var config = model.Config;
         WriteText(folder, "config.json", config.ToConfigJson());
         WriteText(folder, "preprocessor_config.json", config.ToPreprocessorJson());
-        WriteText(folder, "generation_config.json", new JsonObject
-        {
-            ["bos_token_id"] = config.Tokens.BosTokenId,
-            ["eos_token_id"] = new JsonArray(config.Tokens.EosTokenId, config.Tokens.BosTokenId),
-            ["pad_token_id"] = config.Tokens.BosTokenId,
-            ["do_sample"] = false,
-        }.ToJsonString(Indented));
+        WriteText(folder, "generation_config.json", config.ToGenerationJson());
         WriteText(folder, "tokenizer.json", tokenizerJson);
         WriteText(folder, "tokenizer_config.json", TinyTokenizerFile.TokenizerConfigJson());
         if (training is not null)

@@ -1,4 +1,4 @@
-namespace StarKv.GpuWorker.Telemetry;
+namespace StarKv.Telemetry;
 
 /// <summary>
 /// Span names of one agent step. The gateway's <see cref="Step"/> span parents the grain's

@@ -1,4 +1,4 @@
-namespace StarKv.GpuWorker.Telemetry;
+namespace StarKv.Telemetry;
 
 /// <summary>Whether a checkpoint was written (dehydrate, after a step) or read (rehydrate, reactivation).</summary>
 public enum CheckpointOperation

@@ -1,4 +1,4 @@
-namespace StarKv.GpuWorker.Telemetry;
+namespace StarKv.Telemetry;
 
 /// <summary>Who a step belongs to: the identifiers every step span carries.</summary>
 public readonly record struct StepTrace

@@ -1,4 +1,4 @@
-namespace StarKv.Grains.Telemetry;
+namespace StarKv.Telemetry;
 
 /// <summary><c>StarKv:Telemetry</c>: where the programs export traces and metrics.</summary>
 public sealed class TelemetryOptions

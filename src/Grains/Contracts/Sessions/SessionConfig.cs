@@ -1,5 +1,3 @@
-using StarKv.GpuWorker.Sessions;
-
 namespace StarKv.Grains.Sessions;
 
 /// <summary>What a session was created with: the model it runs on and the runtime's session options.</summary>
@@ -15,18 +13,6 @@ public sealed record SessionConfig
     [Id(6)] public int HistoryScreenshots { get; init; } = 5;
     [Id(7)] public string Task { get; init; } = "";
     [Id(8)] public int Seed { get; init; }
-
-    public SessionOptions ToSessionOptions() => new()
-    {
-        Method = Method,
-        BudgetRatio = BudgetRatio,
-        BudgetTokens = BudgetTokens,
-        Mode = Mode,
-        MaxNewTokens = MaxNewTokens,
-        HistoryScreenshots = HistoryScreenshots,
-        Task = Task,
-        Seed = Seed,
-    };
 
     /// <summary>Refuses values the runtime cannot serve, naming the field.</summary>
     public void Validate()

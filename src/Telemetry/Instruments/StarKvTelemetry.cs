@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace StarKv.GpuWorker.Telemetry;
+namespace StarKv.Telemetry;
 
 /// <summary>
 /// The cluster's traces and metrics, on <see cref="System.Diagnostics"/> alone: one <see cref="ActivitySource"/>
@@ -134,15 +134,15 @@ public static class StarKvTelemetry
     /// Records a step's compression ratio from its figures: the mean of the entries kept per layer over the
     /// tokens seen. A step with nothing seen yet records nothing.
     /// </summary>
-    public static void RecordStepFigures(string silo, Sessions.StepFigures figures)
+    public static void RecordStepFigures(string silo, IReadOnlyList<long> keptPerLayer, long seenTokens)
     {
-        ArgumentNullException.ThrowIfNull(figures);
-        if (figures.SeenTokens <= 0 || figures.KeptPerLayer.Count == 0)
+        ArgumentNullException.ThrowIfNull(keptPerLayer);
+        if (seenTokens <= 0 || keptPerLayer.Count == 0)
         {
             return;
         }
 
-        RecordCompression(silo, figures.KeptPerLayer.Average(k => (double)k), figures.SeenTokens);
+        RecordCompression(silo, keptPerLayer.Average(k => (double)k), seenTokens);
     }
 
     /// <summary>Records one step's latency as the gateway measured it.</summary>

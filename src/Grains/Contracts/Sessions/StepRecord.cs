@@ -16,7 +16,7 @@ public sealed record ParsedStepAction
     [Id(6)] public string? Thought { get; init; }
 }
 
-/// <summary>The step's figures as stored and returned (<see cref="StarKv.GpuWorker.Sessions.StepFigures"/> plus the silo).</summary>
+/// <summary>The step's figures as stored and returned (the model runtime's <c>StepFigures</c> plus the silo).</summary>
 [GenerateSerializer, Immutable]
 public sealed record StepFiguresRecord
 {

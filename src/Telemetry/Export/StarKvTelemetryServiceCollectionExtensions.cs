@@ -3,9 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using StarKv.GpuWorker.Telemetry;
 
-namespace StarKv.Grains.Telemetry;
+namespace StarKv.Telemetry;
 
 /// <summary>Exports the <c>StarKv</c> spans and metrics (and Orleans' own) as <c>StarKv:Telemetry</c> says.</summary>
 public static class StarKvTelemetryServiceCollectionExtensions
