@@ -26,6 +26,19 @@ public sealed class UiTarsStepActionParserTests
     }
 
     [Fact]
+    public void Reads_tuple_coordinates_as_resized_pixels_by_default_and_as_0_to_1000_when_configured()
+    {
+        // Original 672×448, the model saw 336×224: a resized pixel is two original pixels; 1000 is the full side.
+        var outcome = new StepOutcome(0, "Thought: Click it.\nAction: click(start_box='(100,50)')", 672, 448, 336, 224, NoFigures);
+
+        var resized = new UiTarsStepActionParser().Parse(outcome);
+        var normalized = new UiTarsStepActionParser(Microsoft.Extensions.Options.Options.Create(new ActionParsingOptions { TupleCoordinates = "normalized1000" })).Parse(outcome);
+
+        Assert.Equal((200.0, 100.0), (resized.Action!.X!.Value, resized.Action.Y!.Value));
+        Assert.Equal((67.0, 22.0), (Math.Round(normalized.Action!.X!.Value), Math.Round(normalized.Action.Y!.Value)));
+    }
+
+    [Fact]
     public void Reports_why_an_answer_is_not_an_action()
     {
         var outcome = new StepOutcome(0, "Thought: hmm\nAction: fly(to='moon')", 100, 100, 112, 112, NoFigures);

@@ -14,6 +14,7 @@ public sealed class SiloConfigurationTests : IDisposable
     public static TheoryData<string, string, string> BadSettings => new()
     {
         { "StarKv:Model:Source", "hub", "StarKv:Model:Source must be 'tiny' or 'folder'." },
+        { "StarKv:Actions:TupleCoordinates", "polar", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'." },
         { "StarKv:Model:Device", "gpu0", "StarKv:Model:Device must be 'cpu', 'cuda' or 'cuda:N'." },
         { "StarKv:Model:DType", "int4", "StarKv:Model:DType must be 'float32', 'bfloat16' or 'float16'." },
         { "StarKv:Capacity:KvBudgetBytes", "0", "StarKv:Capacity:KvBudgetBytes must be a positive number of bytes." },

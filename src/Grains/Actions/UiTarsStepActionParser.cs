@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using StarKv.GpuWorker.Actions;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Sessions;
@@ -7,9 +8,23 @@ namespace StarKv.Grains.Actions;
 /// <summary>
 /// Parses a step's answer with the UI-TARS-1.5 grammar (<see cref="UiTarsActionParser"/>), mapping coordinates from the
 /// resized image the model saw back to the original screenshot. The first action of the answer is the step's action.
+/// Tuple coordinates are read as <see cref="ActionParsingOptions.TupleCoordinates"/> says (resized-image pixels by default).
 /// </summary>
 public sealed class UiTarsStepActionParser : IStepActionParser
 {
+    private readonly CoordinateSpace _tupleSpace;
+
+    public UiTarsStepActionParser()
+        : this(Options.Create(new ActionParsingOptions()))
+    {
+    }
+
+    public UiTarsStepActionParser(IOptions<ActionParsingOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _tupleSpace = options.Value.TupleCoordinates == "normalized1000" ? CoordinateSpace.Normalized1000 : CoordinateSpace.ResizedPixels;
+    }
+
     public ActionParse Parse(StepOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
@@ -19,7 +34,7 @@ public sealed class UiTarsStepActionParser : IStepActionParser
         }
 
         var mapping = CoordinateMapping.For(outcome.ScreenshotWidth, outcome.ScreenshotHeight, outcome.ResizedWidth, outcome.ResizedHeight);
-        var parsed = UiTarsActionParser.Parse(outcome.Text, mapping);
+        var parsed = UiTarsActionParser.Parse(outcome.Text, mapping, _tupleSpace);
         if (!parsed.IsSuccess)
         {
             return new ActionParse(null, parsed.Error!.ToString());

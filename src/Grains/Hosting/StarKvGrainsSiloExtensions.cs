@@ -22,6 +22,8 @@ public static class StarKvGrainsSiloExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<CapacityOptions>();
         services.AddOptions<LoadReportOptions>();
+        services.AddOptions<ActionParsingOptions>().BindConfiguration(ActionParsingOptions.Section)
+            .Validate(o => o.TupleCoordinates is "resized" or "normalized1000", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'.").ValidateOnStart();
         services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
         services.AddSingleton<SiloLoadPublisher>();
