@@ -49,13 +49,14 @@ public sealed class SiloCommandTests : IDisposable
         Assert.Equal(3, steps.Count);
         Assert.All(steps, l => Assert.Contains("click (", l, StringComparison.Ordinal));
         Assert.All(steps, l => Assert.Contains("full (50%)", l, StringComparison.Ordinal));
-        Assert.Contains("3 steps", text, StringComparison.Ordinal);
+        Assert.Contains("demo: 3 steps in 3 tasks", text, StringComparison.Ordinal);
+        Assert.Equal(3, text.Split('\n').Count(l => l.StartsWith("task ", StringComparison.Ordinal)));
         Assert.Contains("2.0x smaller", text, StringComparison.Ordinal);
         Assert.True(Directory.Exists(Path.Combine(_root, "state")), "grain state was written under the storage folder");
     }
 
     [Fact]
-    public async Task The_embedded_mode_runs_the_built_in_tiny_model_end_to_end()
+    public async Task The_embedded_mode_runs_the_built_in_agent_end_to_end()
     {
         using var output = new StringWriter();
         var args = new List<string> { "--steps", "2", "--exit-after-demo" };
@@ -69,9 +70,11 @@ public sealed class SiloCommandTests : IDisposable
 
         var text = output.ToString();
         Assert.True(exitCode == 0, text);
-        Assert.Contains("model tiny, method starkv", text, StringComparison.Ordinal);
-        Assert.Equal(2, text.Split('\n').Count(l => l.StartsWith("step ", StringComparison.Ordinal)));
-        Assert.Contains(": 2 steps,", text, StringComparison.Ordinal);
+        Assert.Contains("model gui-agent, method starkv", text, StringComparison.Ordinal);
+        var steps = text.Split('\n').Where(l => l.StartsWith("step ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, steps.Count);
+        Assert.All(steps, l => Assert.True(l.Contains(" hit ", StringComparison.Ordinal) || l.Contains(" miss ", StringComparison.Ordinal), l));
+        Assert.Contains("demo: 2 steps in 2 tasks", text, StringComparison.Ordinal);
     }
 
     public void Dispose()

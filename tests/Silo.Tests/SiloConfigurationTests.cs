@@ -13,7 +13,7 @@ public sealed class SiloConfigurationTests : IDisposable
 
     public static TheoryData<string, string, string> BadSettings => new()
     {
-        { "StarKv:Model:Source", "hub", "StarKv:Model:Source must be 'tiny' or 'folder'." },
+        { "StarKv:Model:Source", "hub", "StarKv:Model:Source must be 'agent', 'tiny' or 'folder'." },
         { "StarKv:Actions:TupleCoordinates", "polar", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'." },
         { "StarKv:Model:Device", "gpu0", "StarKv:Model:Device must be 'cpu', 'cuda' or 'cuda:N'." },
         { "StarKv:Model:DType", "int4", "StarKv:Model:DType must be 'float32', 'bfloat16' or 'float16'." },

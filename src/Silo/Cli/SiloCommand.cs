@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using StarKv.Silo.Configuration;
 using StarKv.Silo.Demo;
 using StarKv.Silo.Hosting;
 using StarKv.Silo.Runtime;
@@ -139,7 +138,7 @@ public static class SiloCommand
         var exitCode = 0;
         if (demo is not null)
         {
-            var model = app.Services.GetRequiredService<IOptions<ModelSettings>>().Value.Id;
+            var model = app.Services.GetRequiredService<GpuWorker.Sessions.IModelRuntime>().ModelId;
             try
             {
                 var client = new DemoClient(SiloHost.LoopbackGrpcAddress(app.Configuration), launch.DemoApiKey!, console);

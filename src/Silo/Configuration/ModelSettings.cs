@@ -7,16 +7,31 @@ public sealed class ModelSettings
 {
     public const string Section = "StarKv:Model";
 
-    /// <summary><c>tiny</c> (the built-in tiny model) or <c>folder</c> (a Hugging Face folder at <see cref="Path"/>).</summary>
-    [RegularExpression("^(tiny|folder)$", ErrorMessage = "StarKv:Model:Source must be 'tiny' or 'folder'.")]
-    public string Source { get; set; } = "tiny";
+    private string? _id;
+
+    /// <summary>
+    /// <c>agent</c> (the built-in trained GUI agent shipped beside the program, <see cref="Runtime.BuiltInAgentModel"/>),
+    /// <c>tiny</c> (the built-in tiny model with random weights, written by code; for tests) or <c>folder</c> (a Hugging
+    /// Face folder at <see cref="Path"/>).
+    /// </summary>
+    [RegularExpression("^(agent|tiny|folder)$", ErrorMessage = "StarKv:Model:Source must be 'agent', 'tiny' or 'folder'.")]
+    public string Source { get; set; } = "agent";
 
     /// <summary>The model folder (config.json, preprocessor_config.json, tokenizer.json, *.safetensors) when Source is 'folder'.</summary>
     public string? Path { get; set; }
 
-    /// <summary>The id clients name the model by.</summary>
+    /// <summary>The id clients name the model by; by default <c>gui-agent</c>, <c>tiny</c>, or the model folder's name.</summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "StarKv:Model:Id must not be empty.")]
-    public string Id { get; set; } = "tiny";
+    public string Id
+    {
+        get => _id ?? Source switch
+        {
+            "agent" => Runtime.BuiltInAgentModel.Id,
+            "folder" when !string.IsNullOrWhiteSpace(Path) => new DirectoryInfo(Path.TrimEnd('/', '\\')).Name,
+            _ => "tiny",
+        };
+        set => _id = value;
+    }
 
     /// <summary><c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     [RegularExpression("^(cpu|cuda|cuda:[0-9]+)$", ErrorMessage = "StarKv:Model:Device must be 'cpu', 'cuda' or 'cuda:N'.")]

@@ -11,6 +11,13 @@ public sealed class ModelSettingsValidator : IValidateOptions<ModelSettings>
     public ValidateOptionsResult Validate(string? name, ModelSettings options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Source == "agent")
+        {
+            return File.Exists(System.IO.Path.Combine(Runtime.BuiltInAgentModel.Folder, "config.json"))
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail($"StarKv:Model:Source is 'agent' but the built-in agent is missing from '{Runtime.BuiltInAgentModel.Folder}' (the build copies models/tiny-gui-agent beside the program).");
+        }
+
         if (options.Source != "folder")
         {
             return ValidateOptionsResult.Success;

@@ -44,10 +44,11 @@ public sealed class Qwen25VlRuntimeFactory : IModelRuntimeFactory
     {
         ArgumentNullException.ThrowIfNull(settings);
         var device = ResolveDevice(settings.Device);
-        if (settings.Source == "folder")
+        if (settings.Source is "folder" or "agent")
         {
             // The settings validator has checked the folder; the loader names whatever else is wrong in it.
-            return Qwen25VlRuntime.LoadFolder(settings.Path!, settings.Id, device, ResolveDType(settings.DType));
+            var folder = settings.Source == "agent" ? BuiltInAgentModel.Folder : settings.Path!;
+            return Qwen25VlRuntime.LoadFolder(folder, settings.Id, device, ResolveDType(settings.DType));
         }
 
         return Qwen25VlRuntime.LoadBuiltInTiny(string.IsNullOrWhiteSpace(settings.Path) ? TinyModelFolder.DefaultPath() : settings.Path, device);
