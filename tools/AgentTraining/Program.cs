@@ -90,7 +90,19 @@ suite.SetAction(parse =>
     return 0;
 });
 
-var root = new RootCommand("Trains and describes the tiny GUI agent of StarKV Cluster.") { train, suite };
+var export = new Command("export", "Writes a run's last saved state as the shipped Hugging Face folder, with training.json, the curve and the log.");
+var exportRun = new Option<DirectoryInfo>("--run") { Description = "The run folder.", Required = true };
+var exportOut = new Option<DirectoryInfo>("--out") { Description = "The model folder to write (for example models/tiny-gui-agent).", Required = true };
+export.Options.Add(exportRun);
+export.Options.Add(exportOut);
+export.SetAction(parse =>
+{
+    var training = StarKv.AgentTraining.Model.AgentExport.Write(parse.GetValue(exportRun)!.FullName, parse.GetValue(exportOut)!.FullName);
+    Console.WriteLine($"wrote {parse.GetValue(exportOut)!.FullName} ({training["steps_done"]} steps)");
+    return 0;
+});
+
+var root = new RootCommand("Trains and describes the tiny GUI agent of StarKV Cluster.") { train, suite, export };
 return await root.Parse(args).InvokeAsync();
 
 static string Describe(LogEntry entry) => entry.Validation is { } v

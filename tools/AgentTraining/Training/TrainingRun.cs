@@ -25,6 +25,9 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Validation tasks come from this index of the training stream on; training never reaches it.</summary>
     public const long ValidationStreamStart = 1_000_000_000;
 
+    /// <summary>The run's settings, command and commit, written when the run starts.</summary>
+    public const string RunFileName = "run.json";
+
     private readonly TrainingOptions _options;
     private readonly string _tokenizerJson;
     private readonly Qwen2Tokenizer _tokenizer;
@@ -47,6 +50,12 @@ public sealed class TrainingRun : IDisposable
         }
 
         _tokenizerJson = File.ReadAllText(tokenizerPath);
+        var runFile = Path.Combine(options.RunFolder, RunFileName);
+        if (!File.Exists(runFile))
+        {
+            File.WriteAllText(runFile, Provenance().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+
         _tokenizer = Qwen2Tokenizer.Parse(_tokenizerJson);
         var config = AgentModelDefinition.Config();
         var statePath = Path.Combine(options.RunFolder, "state");
@@ -162,21 +171,24 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Writes the current weights to <see cref="ExportFolder"/> with the run's provenance.</summary>
     public void Export(int step)
     {
-        var training = new JsonObject
-        {
-            ["command"] = "dotnet run -c Release --project tools/AgentTraining -- train " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "train").Skip(1)),
-            ["seed"] = _options.Seed,
-            ["steps_done"] = step,
-            ["steps"] = _options.Steps,
-            ["batch_size"] = _options.BatchSize,
-            ["learning_rate"] = _options.LearningRate,
-            ["warmup_steps"] = _options.WarmupSteps,
-            ["task_seeds"] = "train split of the synthetic suite (even seeds): task i of step s is index s·batch + i",
-            ["commit"] = GitCommit(),
-            ["exported_at"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
-        };
+        var training = Provenance();
+        training["steps_done"] = step;
         AgentFolder.Write(ExportFolder, _model, _tokenizerJson, training);
     }
+
+    private JsonObject Provenance() => new()
+    {
+        ["command"] = "dotnet run -c Release --project tools/AgentTraining -- train " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "train").Skip(1)),
+        ["seed"] = _options.Seed,
+        ["steps"] = _options.Steps,
+        ["batch_size"] = _options.BatchSize,
+        ["learning_rate"] = _options.LearningRate,
+        ["warmup_steps"] = _options.WarmupSteps,
+        ["threads"] = _options.Threads,
+        ["task_seeds"] = "train split of the synthetic suite (even seeds): task i of step s is index s·batch + i; the curriculum is Curriculum.At(s, steps)",
+        ["commit"] = GitCommit(),
+        ["started_at"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
+    };
 
     /// <summary>The first <paramref name="perKind"/> tasks of each kind of the validation stream (default suite mix).</summary>
     public static IReadOnlyList<SuiteTask> ValidationTasks(int perKind)
