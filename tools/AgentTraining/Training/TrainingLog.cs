@@ -18,6 +18,9 @@ public sealed record LogEntry
     public double GradientNorm { get; init; }
 
     public ValidationResult? Validation { get; init; }
+
+    /// <summary>Whether the step ran without a garbage collection (<see cref="Compression.Tensors.QuietGcRegion"/>).</summary>
+    public bool? QuietGc { get; init; }
 }
 
 /// <summary>The run's log (<c>training-log.jsonl</c>, one entry per line) and its curve (<c>training-curve.png</c>).</summary>

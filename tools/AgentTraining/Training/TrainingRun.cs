@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StarKv.AgentTraining.Model;
 using StarKv.AgentTraining.Samples;
+using StarKv.Compression.Tensors;
 using StarKv.GpuWorker.Checkpoints;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Runtime;
@@ -126,9 +127,16 @@ public sealed class TrainingRun : IDisposable
                 .Select(i => Builder.Build(TaskGenerator.Generate(SuiteSeeds.For(SuiteSplit.Train, Curriculum.TaskIndex(step, _options.BatchSize, i)), suite)))
                 .ToList();
             BatchLosses losses;
+            var learningRate = _options.LearningRateAt(step);
+            double norm;
+            bool quietHeld;
             try
             {
+                // No collection mid-step: a TorchSharp Scalar collected during a native call crashes at random.
+                using var quiet = new QuietGcRegion();
                 losses = trainer.Accumulate(samples);
+                norm = _optimizer.Step(learningRate, _options.ClipNorm);
+                quietHeld = quiet.Started && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion;
             }
             finally
             {
@@ -138,9 +146,7 @@ public sealed class TrainingRun : IDisposable
                 }
             }
 
-            var learningRate = _options.LearningRateAt(step);
-            var norm = _optimizer.Step(learningRate, _options.ClipNorm);
-            var entry = new LogEntry { Step = step, LearningRate = learningRate, Seconds = watch.Elapsed.TotalSeconds, Losses = losses, GradientNorm = norm };
+            var entry = new LogEntry { Step = step, LearningRate = learningRate, Seconds = watch.Elapsed.TotalSeconds, Losses = losses, GradientNorm = norm, QuietGc = quietHeld };
             _log.Append(entry);
             onStep(entry);
             var done = step + 1;
