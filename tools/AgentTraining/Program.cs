@@ -15,6 +15,9 @@ var seed = new Option<int>("--seed") { Description = "Seed of the initial weight
 var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => 1 };
 var validateEvery = new Option<int>("--validate-every") { Description = "Steps between validations.", DefaultValueFactory = _ => 500 };
 var validationTasks = new Option<int>("--validation-tasks") { Description = "Validation tasks of each kind.", DefaultValueFactory = _ => 48 };
+var evictShare = new Option<double>("--evict-share") { Description = "Share of samples trained turn by turn on randomly evicted caches (0: none).", DefaultValueFactory = _ => 0 };
+var evictMin = new Option<double>("--evict-min") { Description = "Lowest kept ratio of an evicted cache.", DefaultValueFactory = _ => 0.08 };
+var evictMax = new Option<double>("--evict-max") { Description = "Highest kept ratio of an evicted cache.", DefaultValueFactory = _ => 0.6 };
 train.Options.Add(run);
 train.Options.Add(steps);
 train.Options.Add(batch);
@@ -24,6 +27,9 @@ train.Options.Add(seed);
 train.Options.Add(threads);
 train.Options.Add(validateEvery);
 train.Options.Add(validationTasks);
+train.Options.Add(evictShare);
+train.Options.Add(evictMin);
+train.Options.Add(evictMax);
 train.SetAction((parse, cancellationToken) =>
 {
     var options = new TrainingOptions
@@ -37,6 +43,7 @@ train.SetAction((parse, cancellationToken) =>
         Threads = parse.GetValue(threads),
         ValidateEvery = parse.GetValue(validateEvery),
         ValidationTasks = parse.GetValue(validationTasks),
+        Eviction = new KvEviction { Share = parse.GetValue(evictShare), MinRatio = parse.GetValue(evictMin), MaxRatio = parse.GetValue(evictMax) },
     };
     using var trainingRun = new TrainingRun(options);
     var interactive = AnsiConsole.Profile.Capabilities.Interactive;

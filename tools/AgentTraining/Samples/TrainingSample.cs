@@ -20,6 +20,14 @@ public sealed record SampleImage(torch.Tensor Patches, GridThw Grid, int Rows, i
 /// <param name="KeyRows">The target's vision token rows in <see cref="TrainingSample.Ids"/>.</param>
 public sealed record AttentionTarget(int QueryRow, IReadOnlyList<long> KeyRows);
 
+/// <summary>
+/// One step of a sample as an agent session feeds it, rows of <see cref="TrainingSample.Ids"/>: the turn's prompt
+/// [<paramref name="PromptStart"/>, <paramref name="ReplyStart"/>), prefilled (and then compressed) in one call, and the
+/// reply's tokens [<paramref name="ReplyStart"/>, <paramref name="ReplyEnd"/>), appended one by one while decoding.
+/// The <c>&lt;|im_end|&gt;</c> at <paramref name="ReplyEnd"/> opens the next turn's prompt.
+/// </summary>
+public sealed record SampleTurn(int PromptStart, int ReplyStart, int ReplyEnd);
+
 /// <summary>Which vision tokens of an image lie on the target (for an image that follows its instruction).</summary>
 /// <param name="Image">The image's index in <see cref="TrainingSample.Images"/>.</param>
 /// <param name="Inside">One flag per merged token, raster order.</param>
@@ -55,6 +63,9 @@ public sealed class TrainingSample : IDisposable
     public required IReadOnlyList<AttentionTarget> AttentionTargets { get; init; }
 
     public required IReadOnlyList<InsideTarget> InsideTargets { get; init; }
+
+    /// <summary>The steps' prompt and reply rows, in order.</summary>
+    public required IReadOnlyList<SampleTurn> Turns { get; init; }
 
     public void Dispose()
     {

@@ -117,7 +117,7 @@ public sealed class TrainingRun : IDisposable
     public void Train(Action<LogEntry> onStep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onStep);
-        var trainer = new BatchTrainer(_model, _heads, _options.Weights, Builder.PrefixIds);
+        var trainer = new BatchTrainer(_model, _heads, _options.Weights, Builder.PrefixIds, _options.Eviction);
         for (var step = StartStep; step < _options.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -191,6 +191,8 @@ public sealed class TrainingRun : IDisposable
         ["learning_rate"] = _options.LearningRate,
         ["warmup_steps"] = _options.WarmupSteps,
         ["threads"] = _options.Threads,
+        ["evict_share"] = _options.Eviction.Share,
+        ["evict_ratios"] = new JsonArray(_options.Eviction.MinRatio, _options.Eviction.MaxRatio),
         ["task_seeds"] = "train split of the synthetic suite (even seeds): task i of step s is index s·batch + i; the curriculum is Curriculum.At(s, steps)",
         ["commit"] = GitCommit(),
         ["started_at"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
