@@ -114,4 +114,4 @@ return await root.Parse(args).InvokeAsync();
 
 static string Describe(LogEntry entry) => entry.Validation is { } v
     ? string.Create(CultureInfo.InvariantCulture, $"step {entry.Step + 1}: validation grounding {v.Grounding:P1}, memory {v.Memory:P1}, action {v.Action:P1} ({v.Tasks} tasks)")
-    : string.Create(CultureInfo.InvariantCulture, $"step {entry.Step + 1}: loss {entry.Losses!.Total:F3} (reply {entry.Losses.Reply:F3}, digits {entry.Losses.Digits:F3}, attention {entry.Losses.Attention:F3}, inside {entry.Losses.Inside:F3}, position {entry.Losses.Position:F3}) lr {entry.LearningRate:E2} |g| {entry.GradientNorm:F2} {entry.Seconds:F1}s");
+    : string.Create(CultureInfo.InvariantCulture, $"step {entry.Step + 1}: loss {entry.Losses!.Total:F3} (reply {entry.Losses.Reply:F3}, digits {entry.Losses.Digits:F3}, attention {entry.Losses.Attention:F3}, inside {entry.Losses.Inside:F3}, position {entry.Losses.Position:F3}, content {entry.Losses.Content:F3}) lr {entry.LearningRate:E2} |g| {entry.GradientNorm:F2} {entry.Seconds:F1}s");

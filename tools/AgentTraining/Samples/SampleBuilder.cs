@@ -137,7 +137,11 @@ public sealed class SampleBuilder
             Task = task,
             Ids = ids.Skip(prefix).ToList(),
             PrefixLength = prefix,
-            Images = images.Select((im, i) => new SampleImage(im.Patches, im.Grid, im.Rows, im.Cols, imageRows[i] - prefix)).ToList(),
+            Images = images.Select((im, i) =>
+            {
+                var (labels, colours) = ScreenContent.Of(task.Steps[i].Screen, im.ResizedWidth, im.ResizedHeight, im.Rows, im.Cols);
+                return new SampleImage(im.Patches, im.Grid, im.Rows, im.Cols, imageRows[i] - prefix, labels, colours);
+            }).ToList(),
             LabelRows = labelRows.Select(r => r - prefix).ToList(),
             LabelTargets = labelTargets,
             DigitLabels = digitLabels,

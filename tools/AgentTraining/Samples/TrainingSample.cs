@@ -10,7 +10,9 @@ namespace StarKv.AgentTraining.Samples;
 /// <param name="Rows">Merged rows.</param>
 /// <param name="Cols">Merged columns.</param>
 /// <param name="FirstRow">The row of its first image pad token in <see cref="TrainingSample.Ids"/>.</param>
-public sealed record SampleImage(torch.Tensor Patches, GridThw Grid, int Rows, int Cols, int FirstRow)
+/// <param name="ContentLabels">Each cell's widget label class (<see cref="ScreenContent"/>), raster order.</param>
+/// <param name="ContentColours">Each cell's widget colour class, raster order.</param>
+public sealed record SampleImage(torch.Tensor Patches, GridThw Grid, int Rows, int Cols, int FirstRow, IReadOnlyList<long> ContentLabels, IReadOnlyList<long> ContentColours)
 {
     public int Tokens => Rows * Cols;
 }

@@ -9,7 +9,11 @@ using TorchSharp;
 namespace StarKv.AgentTraining.Training;
 
 /// <summary>The losses of one batch, averaged over its samples.</summary>
-public sealed record BatchLosses(double Total, double Reply, double Digits, double Position, double Inside, double Attention, int Tokens);
+public sealed record BatchLosses(double Total, double Reply, double Digits, double Position, double Inside, double Attention, int Tokens)
+{
+    /// <summary>The screen-content loss (widget label and colour per vision token).</summary>
+    public double Content { get; init; }
+}
 
 /// <summary>
 /// One batch's forward and backward through the runtime's own model code. The shared prompt prefix is prefilled once
@@ -51,7 +55,7 @@ public sealed class BatchTrainer
         _model.PrefillHidden(_prefixIds, null, prefixPositions, prefixTokens, prefixCache).Dispose();
         var prefixKeys = prefixCache.Layers.Select(l => l.Keys.detach().requires_grad_(true)).ToArray(); // [G, P, D] each
         var prefixValues = prefixCache.Layers.Select(l => l.Values.detach().requires_grad_(true)).ToArray(); // [G, P, D] each
-        double total = 0, reply = 0, digits = 0, position = 0, inside = 0, attention = 0;
+        double total = 0, reply = 0, digits = 0, position = 0, inside = 0, attention = 0, content = 0;
         var tokens = 0;
         try
         {
@@ -64,6 +68,7 @@ public sealed class BatchTrainer
                 position += losses.Position;
                 inside += losses.Inside;
                 attention += losses.Attention;
+                content += losses.Content;
                 tokens += losses.Tokens;
             }
 
@@ -96,7 +101,7 @@ public sealed class BatchTrainer
         }
 
         var n = samples.Count;
-        return new BatchLosses(total, reply / n, digits / n, position / n, inside / n, attention / n, tokens);
+        return new BatchLosses(total, reply / n, digits / n, position / n, inside / n, attention / n, tokens) { Content = content / n };
     }
 
     private BatchLosses Sample(TrainingSample sample, torch.Tensor[] prefixKeys, torch.Tensor[] prefixValues, IReadOnlyList<TokenInfo> prefixTokens, int batch)
@@ -107,11 +112,13 @@ public sealed class BatchTrainer
         using var scope = torch.NewDisposeScope();
         var features = new List<torch.Tensor>();
         var positionLosses = new List<torch.Tensor>();
+        var contentLosses = new List<torch.Tensor>();
         foreach (var image in sample.Images)
         {
             var encoded = _model.EncodeImage(image.Patches, image.Grid); // [V, hidden]
             features.Add(encoded);
             positionLosses.Add(_heads.PositionLoss(encoded, image.Rows, image.Cols));
+            contentLosses.Add(_heads.ContentLoss(encoded, image.ContentLabels, image.ContentColours));
         }
 
         using var cache = _model.NewCache();
@@ -190,6 +197,7 @@ public sealed class BatchTrainer
             ? torch.nn.functional.cross_entropy(logits.index_select(0, torch.tensor(digitParts.ToArray())), labels.index_select(0, torch.tensor(digitParts.ToArray())))
             : torch.zeros(1).squeeze();
         var positionLoss = torch.stack(positionLosses).mean();
+        var contentLoss = torch.stack(contentLosses).mean();
         var insideLoss = insideLosses.Count > 0 ? torch.stack(insideLosses).mean() : torch.zeros(1).squeeze();
         var attentionLoss = attentionLosses.Count > 0 ? torch.stack(attentionLosses).mean() : torch.zeros(1).squeeze();
         foreach (var t in attentionLosses)
@@ -199,10 +207,13 @@ public sealed class BatchTrainer
 
         using var scalars = new HeldScalars();
         var loss = (replyLoss * scalars[_weights.Reply]) + (digitLoss * scalars[_weights.Digits]) + (positionLoss * scalars[_weights.Position])
-            + (insideLoss * scalars[_weights.Inside]) + (attentionLoss * scalars[_weights.Attention]);
+            + (insideLoss * scalars[_weights.Inside]) + (attentionLoss * scalars[_weights.Attention]) + (contentLoss * scalars[_weights.Content]);
         loss.div(scalars[batch]).backward();
         return new BatchLosses(
-            loss.item<float>() / batch, replyLoss.item<float>(), digitLoss.item<float>(), positionLoss.item<float>(), insideLoss.item<float>(), attentionLoss.item<float>(), sample.Ids.Count + prefix);
+            loss.item<float>() / batch, replyLoss.item<float>(), digitLoss.item<float>(), positionLoss.item<float>(), insideLoss.item<float>(), attentionLoss.item<float>(), sample.Ids.Count + prefix)
+        {
+            Content = contentLoss.item<float>(),
+        };
     }
 
     /// <summary>

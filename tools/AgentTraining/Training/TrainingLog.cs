@@ -75,6 +75,7 @@ public sealed class TrainingLog
         Line("attention", l => l.Attention);
         Line("inside", l => l.Inside);
         Line("position", l => l.Position);
+        Line("screen content", l => l.Content);
         plot.YLabel("loss (50-step mean)");
         plot.XLabel("step");
 

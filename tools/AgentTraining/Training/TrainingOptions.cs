@@ -74,6 +74,9 @@ public sealed record LossWeights
 
     /// <summary>Attention of the first coordinate digits' queries on the target's vision tokens (last two layers).</summary>
     public double Attention { get; init; } = 0.5;
+
+    /// <summary>Each vision token's widget label and colour from the encoder's output.</summary>
+    public double Content { get; init; } = 0.3;
 }
 
 /// <summary>

@@ -88,7 +88,10 @@ public sealed class TrainingRun : IDisposable
             {
                 foreach (var (name, tensor) in _heads.Named)
                 {
-                    tensor.copy_(saved[name]);
+                    if (saved.TryGetValue(name, out var head))
+                    {
+                        tensor.copy_(head); // a head added since the state was saved keeps its fresh initialisation
+                    }
                 }
             }
 
