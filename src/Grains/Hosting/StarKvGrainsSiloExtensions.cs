@@ -18,12 +18,15 @@ public static class StarKvGrainsSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddPlacementDirector<KvCapacityPlacementStrategy, KvCapacityPlacementDirector>();
+        silo.AddPlacementDirector<SiloKeyedPlacementStrategy, SiloKeyedPlacementDirector>();
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<CapacityOptions>();
         services.AddOptions<LoadReportOptions>();
         services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
+        services.AddSingleton<ClusterLoadView>();
+        services.AddSingleton<SessionFootprintEstimator>();
         services.AddSingleton<SiloLoadPublisher>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloLoadPublisher>());
         return silo;
