@@ -25,8 +25,12 @@ public static class OptionsBinding
             throw new OptionsValidationException(section, typeof(TOptions), [error.Message]);
         }
 
-        var failures = new List<string>();
-        foreach (var check in validators.Prepend(new DataAnnotationValidateOptions<TOptions>(Options.DefaultName)))
+        // Data annotations as the options pipeline runs them, but each failure as its own message (the pipeline wraps
+        // them in "DataAnnotation validation failed for ... members: ...").
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new System.ComponentModel.DataAnnotations.ValidationContext(options), results, validateAllProperties: true);
+        var failures = results.Select(r => r.ErrorMessage ?? "is invalid").ToList();
+        foreach (var check in validators)
         {
             var result = check.Validate(Options.DefaultName, options);
             if (result.Failed)

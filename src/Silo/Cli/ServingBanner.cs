@@ -31,7 +31,7 @@ internal static class ServingBanner
         {
             var grpc = SiloHost.LoopbackGrpcAddress(app.Configuration);
             var encrypted = grpc.Scheme == "https" ? "TLS" : "plaintext; set StarKv:Gateway:TlsCertificatePath and TlsKeyPath for TLS";
-            text.AppendLine(CultureInfo.InvariantCulture, $"gRPC gateway (protos/starkv.proto) at {grpc} ({encrypted}; {reach}); health at http://{grpc.Host}:{health.Port}/readyz");
+            text.AppendLine(CultureInfo.InvariantCulture, $"gRPC gateway (protos/starkv.proto) at {grpc.GetLeftPart(UriPartial.Authority)} ({encrypted}; {reach}); health at http://{grpc.Host}:{health.Port}/readyz");
             AppendTenants(text, services.GetRequiredService<IOptions<TenantDirectoryOptions>>().Value, grpc, demoRan);
         }
         else

@@ -16,7 +16,10 @@ namespace StarKv.Silo.Cli;
 /// </summary>
 public static class SiloCommand
 {
-    public static RootCommand Create(Action<IServiceCollection>? configureServices = null, TextWriter? output = null)
+    /// <param name="configureServices">Last word on the host's services (tests hand in a model runtime).</param>
+    /// <param name="output">Where the program's lines go (default: standard output).</param>
+    /// <param name="errors">Where errors and warnings go (default: standard error).</param>
+    public static RootCommand Create(Action<IServiceCollection>? configureServices = null, TextWriter? output = null, TextWriter? errors = null)
     {
         var steps = new Option<int>("--steps") { Description = "Steps the demo session runs (1 or more).", DefaultValueFactory = _ => 8 };
         steps.Validators.Add(r =>
@@ -61,6 +64,7 @@ public static class SiloCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var console = output ?? Console.Out;
+            var error = errors ?? Console.Error;
             if (result.GetValue(selfCheck))
             {
                 var report = TorchSelfCheck.Run();
@@ -74,7 +78,7 @@ public static class SiloCommand
                 var equals = pair.IndexOf('=', StringComparison.Ordinal);
                 if (equals <= 0)
                 {
-                    await Console.Error.WriteLineAsync($"--set expects KEY=VALUE; got '{pair}'.").ConfigureAwait(false);
+                    await error.WriteLineAsync($"--set expects KEY=VALUE; got '{pair}'.").ConfigureAwait(false);
                     return 2;
                 }
 
@@ -84,7 +88,7 @@ public static class SiloCommand
             var screenshotFolder = FullPath(result.GetValue(screenshots));
             if (screenshotFolder is not null && !Directory.Exists(screenshotFolder))
             {
-                await Console.Error.WriteLineAsync($"--screenshots: the folder '{screenshotFolder}' does not exist (relative paths start from {Directory.GetCurrentDirectory()}).").ConfigureAwait(false);
+                await error.WriteLineAsync($"--screenshots: the folder '{screenshotFolder}' does not exist (relative paths start from {Directory.GetCurrentDirectory()}).").ConfigureAwait(false);
                 return 2;
             }
 
@@ -106,7 +110,7 @@ public static class SiloCommand
             var hostGateway = !result.GetValue(noGateway) && clustering == "localhost";
             var runDemo = hostGateway && !result.GetValue(noDemo);
             var demoKey = runDemo ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
-            var launch = new SiloLaunch { HostGateway = hostGateway, Overrides = overrides, DemoApiKey = demoKey, ConfigureServices = configureServices, Warnings = Console.Error };
+            var launch = new SiloLaunch { HostGateway = hostGateway, Overrides = overrides, DemoApiKey = demoKey, ConfigureServices = configureServices, Warnings = error };
             return await RunAsync(launch, runDemo ? new DemoSettings
             {
                 Model = "",
@@ -114,12 +118,12 @@ public static class SiloCommand
                 BudgetRatio = result.GetValue(budget),
                 Steps = result.GetValue(steps),
                 ScreenshotFolder = screenshotFolder,
-            } : null, result.GetValue(exitAfterDemo), console, cancellationToken).ConfigureAwait(false);
+            } : null, result.GetValue(exitAfterDemo), console, error, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, TextWriter errors, CancellationToken cancellationToken)
     {
         WebApplication app;
         try
@@ -128,7 +132,7 @@ public static class SiloCommand
         }
         catch (OptionsValidationException error)
         {
-            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            await errors.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
             return 2;
         }
 
@@ -143,12 +147,12 @@ public static class SiloCommand
         }
         catch (OptionsValidationException error)
         {
-            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            await errors.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
             return 2;
         }
         catch (ModelRuntimeUnavailableException error)
         {
-            await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+            await errors.WriteLineAsync(error.Message).ConfigureAwait(false);
             return 3;
         }
         catch (OperationCanceledException)
@@ -167,7 +171,7 @@ public static class SiloCommand
             }
             catch (RpcException error) when (error.StatusCode != StatusCode.Cancelled)
             {
-                await Console.Error.WriteLineAsync($"The demo failed: {error.Status.StatusCode}: {error.Status.Detail}").ConfigureAwait(false);
+                await errors.WriteLineAsync($"The demo failed: {error.Status.StatusCode}: {error.Status.Detail}").ConfigureAwait(false);
                 exitCode = 1;
             }
             catch (OperationCanceledException)

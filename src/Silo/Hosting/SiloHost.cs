@@ -43,6 +43,8 @@ public static class SiloHost
             {
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+                // Until WatchdogStartQuiet lowers it again, a few seconds after start.
+                [WatchdogStartQuiet.Category] = "Error",
             },
         });
         builder.Configuration.AddInMemoryCollection(launch.Overrides);
@@ -100,6 +102,7 @@ public static class SiloHost
             builder.WebHost.ConfigureKestrel(k => k.Listen(gateway.ListenAddress(local ? IPAddress.Loopback : IPAddress.Any), health.Port, l => l.Protocols = HttpProtocols.Http1));
         }
 
+        services.AddHostedService<WatchdogStartQuiet>();
         launch.ConfigureServices?.Invoke(services);
         var app = builder.Build();
         if (launch.HostGateway)
@@ -131,7 +134,7 @@ public static class SiloHost
             }
             catch (OptionsValidationException error)
             {
-                failures.AddRange(error.Failures);
+                failures.AddRange(error.Failures.Select(Unwrapped));
             }
             catch (InvalidOperationException error)
             {
@@ -150,6 +153,13 @@ public static class SiloHost
         {
             throw new OptionsValidationException("StarKv", typeof(SiloLaunch), failures.Distinct(StringComparer.Ordinal));
         }
+    }
+
+    /// <summary>The message of a data annotation, without the options pipeline's "DataAnnotation validation failed for …" around it.</summary>
+    private static string Unwrapped(string failure)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(failure, "^DataAnnotation validation failed for '[^']*' members: '[^']*' with the error: '(.*)'\\.$");
+        return match.Success ? match.Groups[1].Value : failure;
     }
 
     private static void AddValidated<TOptions, TValidator>(IServiceCollection services, string section)
