@@ -67,15 +67,15 @@ public sealed record PromptLimits
     }
 
     /// <summary>
-    /// Tokens <paramref name="with"/> has beyond <paramref name="without"/>. A text so long that no tokenisation could fit
-    /// it in the bound (more than 256 characters per token) is refused by its length, without the cost of encoding it.
+    /// Tokens <paramref name="with"/> has beyond <paramref name="without"/>. A text over 16 characters a token of the bound
+    /// (no prose comes near: Qwen2's tokens average about four) is refused by its length, without the cost of encoding it.
     /// </summary>
     private static int Added(Qwen2Tokenizer tokenizer, string with, string without, int characters, int bound, string field)
     {
-        if (characters > 256L * bound)
+        if (characters > 16L * bound)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{field} has {characters} characters, more than any text of at most {bound} tokens (the model's limit) can have."));
+                $"{field} has {characters} characters; the model accepts at most {bound} tokens ({(field == "options.task" ? "StarKv:Model:MaxTaskTokens" : "StarKv:Model:MaxInstructionTokens")}), far fewer than that many characters make."));
         }
 
         return tokenizer.Encode(with).Count - tokenizer.Encode(without).Count;

@@ -29,6 +29,9 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
     /// <summary>Wall time each step takes, to let tests overlap steps.</summary>
     public TimeSpan StepDelay { get; init; }
 
+    /// <summary>When set, every step waits for it (a step held as long as a test wants, as a long prefill would be).</summary>
+    public ManualResetEventSlim? StepGate { get; set; }
+
     public int SessionsCreated => Volatile.Read(ref _created);
 
     public int SessionsRestored => Volatile.Read(ref _restored);
