@@ -62,8 +62,40 @@ public static class GatewayApp
         builder.Services.AddStarKvTelemetry(builder.Configuration, "starkv-gateway");
         builder.AddStarKvGateway(IPAddress.Any);
         var app = builder.Build();
+        ValidateOptions(app.Services);
         app.MapStarKvGateway();
         return app;
+    }
+
+    /// <summary>
+    /// Resolves the gateway's validated options now, so that every failure is reported together before the host starts
+    /// (the host would log each with a stack trace). Throws <see cref="OptionsValidationException"/> listing them.
+    /// </summary>
+    public static void ValidateOptions(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var failures = new List<string>();
+        foreach (var resolve in new Func<object?>[]
+        {
+            () => services.GetRequiredService<IOptions<GatewayOptions>>().Value,
+            () => services.GetRequiredService<IOptions<HealthOptions>>().Value,
+            () => services.GetRequiredService<IOptions<TenantDirectoryOptions>>().Value,
+        })
+        {
+            try
+            {
+                _ = resolve();
+            }
+            catch (OptionsValidationException error)
+            {
+                failures.AddRange(error.Failures);
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException("StarKv", typeof(GatewayOptions), failures);
+        }
     }
 
     /// <summary>
