@@ -19,7 +19,15 @@ public sealed partial class SiloLiveness(IGrainFactory grains, SessionCalls call
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                await CheckAsync(stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await CheckAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    // Never let one bad look stop the watch (a background service that throws stops the host).
+                    LogCheckFailed(logger, error.GetType().Name, error.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -53,6 +61,9 @@ public sealed partial class SiloLiveness(IGrainFactory grains, SessionCalls call
 
         return lost;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check the cluster's membership ({Type}: {Reason}); trying again next period")]
+    private static partial void LogCheckFailed(ILogger logger, string type, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Silos left the cluster: {Silos}; checking the {Count} calls in flight")]
     private static partial void LogSilosLeft(ILogger logger, string silos, int count);
