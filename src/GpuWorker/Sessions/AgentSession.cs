@@ -146,6 +146,7 @@ public sealed class AgentSession : IAgentSession
     {
         ArgumentNullException.ThrowIfNull(instruction);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _runtime.Limits.CheckInstruction(_runtime.Tokenizer, instruction);
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             throw new InvalidOperationException("A step of this session is already running; a session takes one step at a time.");
@@ -303,6 +304,7 @@ public sealed class AgentSession : IAgentSession
         var text = stepIndex == 0 ? AgentTurns.FirstStep(taskPrompt, imageTokens, stepText) : AgentTurns.LaterStep(imageTokens, stepText);
         List<int> ids = [.. _pending, .. _runtime.Tokenizer.Encode(text)];
         CheckImageTokens(ids, imageTokens);
+        _runtime.Limits.CheckTurn(ids.Count, imageTokens, 1);
 
         var cache = _cache!;
         var backup = cache.Export(cache.Device);
@@ -373,6 +375,7 @@ public sealed class AgentSession : IAgentSession
             List<int> ids = [.. _runtime.Tokenizer.Encode(text.ToString())];
             List<KeptScreenshot> shots = [.. _screenshots, current];
             CheckImageTokens(ids, shots.Sum(s => s.Grid.MergedTokenCount(merge)));
+            _runtime.Limits.CheckTurn(ids.Count, shots.Sum(s => s.Grid.MergedTokenCount(merge)), shots.Count);
 
             using var allFeatures = torch.cat(shots.Select(s => s.Features).ToArray(), 0); // [ΣV, hidden]
             using var cache = model.NewCache();

@@ -18,6 +18,7 @@ public static class StarKvGrainsSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddPlacementDirector<KvCapacityPlacementStrategy, KvCapacityPlacementDirector>();
+        silo.AddPlacementDirector<SiloKeyedPlacementStrategy, SiloKeyedPlacementDirector>();
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<CapacityOptions>();
@@ -26,6 +27,8 @@ public static class StarKvGrainsSiloExtensions
             .Validate(o => o.TupleCoordinates is "resized" or "normalized1000", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'.").ValidateOnStart();
         services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
+        services.AddSingleton<ClusterLoadView>();
+        services.AddSingleton<SessionFootprintEstimator>();
         services.AddSingleton<SiloLoadPublisher>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloLoadPublisher>());
         return silo;

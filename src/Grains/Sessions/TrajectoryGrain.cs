@@ -18,18 +18,23 @@ namespace StarKv.Grains.Sessions;
 /// </summary>
 [KvCapacityPlacement]
 internal sealed partial class TrajectoryGrain(
-    [PersistentState("trajectory", "checkpoints")] IPersistentState<TrajectoryState> state,
+    [PersistentState(TrajectoryGrain.StateName, "checkpoints")] IPersistentState<TrajectoryState> state,
     IModelRuntime runtime,
     IKvCheckpointStore checkpoints,
     IStepActionParser parser,
     SiloSessionLedger ledger,
+    SessionFootprintEstimator footprint,
     ILocalSiloDetails siloDetails,
     TimeProvider clock,
-    ILogger<TrajectoryGrain> logger) : Grain, ITrajectoryGrain, IGrainMigrationParticipant
+    ILogger<TrajectoryGrain> logger) : Grain, ITrajectoryGrain, IGrainMigrationParticipant, IIncomingGrainCallFilter
 {
+    /// <summary>The name the trajectory state is persisted under (placement reads it for a session reactivated after a crash).</summary>
+    internal const string StateName = "trajectory";
+
     private const string MigratedCheckpointKey = "starkv.checkpoint";
 
     private IAgentSession? _session;
+    private string? _runningCall;
     private string? _migratedFrom;
     private bool _counted;
 
@@ -53,9 +58,9 @@ internal sealed partial class TrajectoryGrain(
             }
         }
 
-        if (state.State is { Config: not null, Closed: false })
+        if (state.State is { Config: { } config, Closed: false })
         {
-            ledger.Track(Key, state.State.KvBytes, clock.GetUtcNow().UtcDateTime);
+            ledger.Track(Key, state.State.KvBytes, clock.GetUtcNow().UtcDateTime, footprint.Estimate(config));
             StarKvTelemetry.SessionActivated(Silo);
             _counted = true;
         }
@@ -75,7 +80,7 @@ internal sealed partial class TrajectoryGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<SessionSnapshot> CreateAsync(SessionConfig config)
+    public async Task<SessionSnapshot> CreateAsync(SessionConfig config, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -83,10 +88,13 @@ internal sealed partial class TrajectoryGrain(
         {
             if (existing == config && !state.State.Closed)
             {
+                // The same request again (a client retrying a create whose answer it lost): the open session.
                 return Snapshot();
             }
 
-            throw new StarKvException(StarKvErrorKind.AlreadyExists, $"Session '{SessionKey.Parse(Key).Session}' already exists{(state.State.Closed ? " (closed)" : "")}; choose another session id.");
+            throw StarKvException.AlreadyExists(state.State.Closed
+                ? $"Session '{SessionKey.Parse(Key).Session}' existed and is closed; a session id is used once, choose another."
+                : $"Session '{SessionKey.Parse(Key).Session}' already exists with other options; choose another session id.");
         }
 
         if (!string.Equals(config.ModelId, runtime.ModelId, StringComparison.Ordinal))
@@ -94,12 +102,20 @@ internal sealed partial class TrajectoryGrain(
             throw StarKvException.FailedPrecondition($"Silo {Silo} serves model '{runtime.ModelId}', not '{config.ModelId}'.");
         }
 
-        _session = runtime.CreateSession(config.ToSessionOptions());
+        try
+        {
+            _session = runtime.CreateSession(config.ToSessionOptions());
+        }
+        catch (ArgumentException error)
+        {
+            // The runtime refused the options (an unknown method, a task too long for the model): nothing was created.
+            throw StarKvException.InvalidArgument(ErrorMessages.Plain(error));
+        }
+
         state.State.Config = config;
         state.State.ModelFingerprint = runtime.Fingerprint;
-        await state.WriteStateAsync().ConfigureAwait(true);
-        await GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0).RememberSessionAsync(Key, config.ModelId).ConfigureAwait(true);
-        ledger.Track(Key, 0, clock.GetUtcNow().UtcDateTime);
+        await state.WriteStateAsync(CancellationToken.None).ConfigureAwait(true);
+        ledger.Track(Key, 0, clock.GetUtcNow().UtcDateTime, footprint.Estimate(config));
         if (!_counted)
         {
             StarKvTelemetry.SessionActivated(Silo);
@@ -109,7 +125,7 @@ internal sealed partial class TrajectoryGrain(
         return Snapshot();
     }
 
-    public async Task<StepRecord> StepAsync(StepInput input)
+    public async Task<StepRecord> StepAsync(StepInput input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         var sessionKey = SessionKey.Parse(Key);
@@ -130,6 +146,7 @@ internal sealed partial class TrajectoryGrain(
                 $"step_index {input.StepIndex} leaves a gap: session '{SessionKey.Parse(Key).Session}' has taken {state.State.StepsTaken} steps, so the next step_index is {state.State.StepsTaken}.");
         }
 
+        // The step runs to its end even when the caller gives up (cancellationToken): its retry then replays it.
         var session = await EnsureSessionAsync(CancellationToken.None).ConfigureAwait(true);
         StepOutcome outcome;
         try
@@ -138,8 +155,8 @@ internal sealed partial class TrajectoryGrain(
         }
         catch (Exception error) when (error is ImageDecodeException or InvalidDataException or ArgumentException or NotSupportedException)
         {
-            // The runtime refused the input (an undecodable image, an unknown method); the session itself is intact.
-            throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {error.Message}");
+            // The runtime refused the input (an undecodable image, an instruction too long); the session itself is intact.
+            throw StarKvException.InvalidArgument($"Step {input.StepIndex} refused by the model runtime: {ErrorMessages.Plain(error)}");
         }
 
         var parse = parser.Parse(outcome);
@@ -184,15 +201,45 @@ internal sealed partial class TrajectoryGrain(
             state.State.RecentResults.RemoveAt(0);
         }
 
-        await state.WriteStateAsync().ConfigureAwait(true);
+        await state.WriteStateAsync(CancellationToken.None).ConfigureAwait(true);
         await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
-        ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime);
+        ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime, footprint.Estimate(state.State.Config!));
         StarKvTelemetry.RecordStepFigures(Silo, figures.KeptPerLayer, figures.SeenTokens);
         await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
         return record;
     }
 
-    public Task<SessionSnapshot> GetAsync()
+    public Task<SessionWhereabouts> LocateAsync() => Task.FromResult(new SessionWhereabouts
+    {
+        Silo = Silo,
+        Exists = state.State.Config is not null,
+        Closed = state.State.Closed,
+        StepsTaken = state.State.StepsTaken,
+        RunningCall = _runningCall,
+    });
+
+    /// <summary>Notes which caller's call this activation runs (<see cref="TrajectoryCallContext"/>), for <see cref="LocateAsync"/>.</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.ImplementationMethod.Name == nameof(LocateAsync) || RequestContext.Get(TrajectoryCallContext.Key) is not string call)
+        {
+            await context.Invoke().ConfigureAwait(true);
+            return;
+        }
+
+        _runningCall = call;
+        try
+        {
+            await context.Invoke().ConfigureAwait(true);
+        }
+        finally
+        {
+            _runningCall = null;
+        }
+    }
+
+    public Task<SessionSnapshot> GetAsync(CancellationToken cancellationToken = default)
     {
         if (state.State.Config is null)
         {
@@ -202,7 +249,7 @@ internal sealed partial class TrajectoryGrain(
         return Task.FromResult(Snapshot());
     }
 
-    public async Task<long> CloseAsync()
+    public async Task<long> CloseAsync(CancellationToken cancellationToken = default)
     {
         RequireOpen();
         _session?.Dispose();
@@ -211,9 +258,8 @@ internal sealed partial class TrajectoryGrain(
         state.State.Closed = true;
         state.State.CheckpointReference = null;
         state.State.KvBytes = 0;
-        await state.WriteStateAsync().ConfigureAwait(true);
+        await state.WriteStateAsync(CancellationToken.None).ConfigureAwait(true);
         ledger.Forget(Key);
-        await GrainFactory.GetGrain<ISiloLoadRegistryGrain>(0).ForgetSessionAsync(Key).ConfigureAwait(true);
         this.DeactivateOnIdle();
         return state.State.StepsTaken;
     }

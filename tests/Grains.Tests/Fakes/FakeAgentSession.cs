@@ -47,6 +47,8 @@ public sealed class FakeAgentSession : IAgentSession
             Thread.Sleep(_runtime.StepDelay);
         }
 
+        _runtime.StepGate?.Wait(TimeSpan.FromMinutes(2), cancellationToken);
+
         var resizedWidth = Math.Max(28, (int)Math.Round(width / 28.0) * 28);
         var resizedHeight = Math.Max(28, (int)Math.Round(height / 28.0) * 28);
         var prefilled = (resizedWidth / 28 * (resizedHeight / 28)) + (instruction.Length / 4) + 12;

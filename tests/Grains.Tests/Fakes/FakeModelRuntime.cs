@@ -29,6 +29,9 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
     /// <summary>Wall time each step takes, to let tests overlap steps.</summary>
     public TimeSpan StepDelay { get; init; }
 
+    /// <summary>When set, every step waits for it (a step held as long as a test wants, as a long prefill would be).</summary>
+    public ManualResetEventSlim? StepGate { get; set; }
+
     public int SessionsCreated => Volatile.Read(ref _created);
 
     public int SessionsRestored => Volatile.Read(ref _restored);
@@ -38,9 +41,25 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
 
     internal void CountStep() => Interlocked.Increment(ref _steps);
 
+    /// <summary>The methods the real runtime knows; any other is refused as the real one refuses it.</summary>
+    public static IReadOnlyList<string> Methods { get; } = ["full", "random", "streamingllm", "h2o", "snapkv", "pyramidkv", "guikv", "starkv", "starkv-faithful"];
+
+    /// <summary>When set, <see cref="CreateSession"/> throws what it returns (null: creates), to test failures past validation.</summary>
+    public Func<SessionOptions, Exception?>? CreateFault { get; set; }
+
     public IAgentSession CreateSession(SessionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (!Methods.Contains(options.Method))
+        {
+            throw new ArgumentException($"Unknown compression method '{options.Method}'. Known methods: {string.Join(", ", Methods)}.", nameof(options));
+        }
+
+        if (CreateFault?.Invoke(options) is { } fault)
+        {
+            throw fault;
+        }
+
         Interlocked.Increment(ref _created);
         return new FakeAgentSession(this, options, stepsTaken: 0, history: (ulong)(uint)options.Seed ^ 0xcbf29ce484222325UL, seenTokens: 0);
     }
