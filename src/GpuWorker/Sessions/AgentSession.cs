@@ -443,6 +443,7 @@ public sealed class AgentSession : IAgentSession
             {
                 WindowQueries = capture.TurnQueries.narrow(1, turnLength - window, window), // [H, W, D]
                 TurnQueries = capture.TurnQueries,
+                PrefillColumnSums = capture.ColumnSums,
                 Keys = capture.Cache.Keys,
                 ScreenshotHiddenStates = capture.HiddenStatesIn.narrow(0, currentStart, currentTokens), // [V, hidden]
                 Tokens = capture.Cache.Tokens,
@@ -465,7 +466,7 @@ public sealed class AgentSession : IAgentSession
 
         var watch = Stopwatch.StartNew();
         using var prefill = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count);
-        using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress); // [vocab]
+        using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress, attentionColumnSums: _compressor.UsesPrefillColumnSums); // [vocab]
         using var host = logits.cpu();
         var values = host.data<float>().ToArray();
         var prefillMs = watch.Elapsed.TotalMilliseconds - compressMs;

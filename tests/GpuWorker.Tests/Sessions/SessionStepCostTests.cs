@@ -1,0 +1,54 @@
+using StarKv.Compression;
+using StarKv.Compression.Api;
+using StarKv.GpuWorker.Runtime;
+using StarKv.GpuWorker.Sessions;
+
+namespace StarKv.GpuWorker.Tests.Sessions;
+
+/// <summary>What a step does around the model: H2O's sums from the prefill.</summary>
+[Collection(TinyRuntimeGroup.Name)]
+public sealed class SessionStepCostTests(TinyRuntimeFixture fixture)
+{
+    private const string Task = "Open the settings page and enable dark mode.";
+
+    private readonly Qwen25VlRuntime _runtime = fixture.Runtime;
+
+    [Theory]
+    [InlineData(0.3)]
+    [InlineData(0.6)]
+    public void H2O_fed_by_the_prefills_column_sums_keeps_what_it_keeps_when_it_recomputes_the_attention(double budget)
+    {
+        var options = new SessionOptions { Method = "h2o", BudgetRatio = budget, Task = Task, MaxNewTokens = 4 };
+        using var fromPrefill = (AgentSession)_runtime.CreateSession(options);
+        var recomputing = new HidingCompressor(new CompressorFactory().Create("h2o", new CompressorOptions()));
+        Assert.True(new CompressorFactory().Create("h2o", new CompressorOptions()).UsesPrefillColumnSums);
+        using var recomputed = _runtime.CreateSession(options, recomputing);
+        for (var step = 0; step < 3; step++)
+        {
+            var a = fromPrefill.Step(TinyRuntimeFixture.Screen(step), "", CancellationToken.None);
+            var b = recomputed.Step(TinyRuntimeFixture.Screen(step), "", CancellationToken.None);
+            Assert.Equal(b.Figures.KeptPerLayer, a.Figures.KeptPerLayer);
+            Assert.Equal(recomputed.KeptVisionCells().Layers, fromPrefill.KeptVisionCells().Layers);
+            var worst = fromPrefill.LastPromptLogits!.Zip(recomputed.LastPromptLogits!, (x, y) => Math.Abs(x - y)).Max();
+            Assert.True(worst < 1e-4, $"step {step}: the explicit attention's logits differ by {worst}");
+            Assert.True(recomputing.Calls > 0);
+        }
+    }
+
+    /// <summary>A compressor that does not ask the prefill for column sums, so H2O recomputes the attention itself.</summary>
+    private sealed class HidingCompressor(IKvCompressor inner) : IKvCompressor
+    {
+        public int Calls { get; private set; }
+
+        public string Name => inner.Name;
+
+        public int WindowSize => inner.WindowSize;
+
+        public LayerSelection Compress(LayerCompressionInput input)
+        {
+            Assert.Null(input.PrefillColumnSums);
+            Calls++;
+            return inner.Compress(input);
+        }
+    }
+}
