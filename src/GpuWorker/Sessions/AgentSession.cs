@@ -39,9 +39,10 @@ namespace StarKv.GpuWorker.Sessions;
 /// </para>
 /// <para>
 /// Failure: a step that fails after it began changing the session (a compressor throws, the token is cancelled
-/// between layers or decode tokens) restores the session to its state before the step: the cache is copied on its
-/// device before the prefill (a copy of the compressed cache, small next to the step's activations) and the
-/// compressor state is saved as bytes. An undecodable screenshot fails before anything changes. Sessions take one
+/// between layers or decode tokens) restores the session to its state before the step without copying the cache: the
+/// cache remembers its committed entries and keeps the storage a compression replaced until the step commits
+/// (<see cref="KvCache.BeginStep"/>, <see cref="KvCache.Rollback"/>), and the compressor state is saved as bytes. An
+/// undecodable screenshot fails before anything changes. Sessions take one
 /// step at a time; a concurrent call fails with <see cref="InvalidOperationException"/>. Steps of all sessions of
 /// a runtime are serialised by the runtime.
 /// </para>
@@ -305,12 +306,15 @@ public sealed class AgentSession : IAgentSession
         CheckImageTokens(ids, imageTokens);
 
         var cache = _cache!;
-        var backup = cache.Export(cache.Device);
         var stateBackup = _state.ToBytes();
+        cache.BeginStep();
         try
         {
+            // Room for the turn and every token decoding may append (all but the last generated one), so both write in place.
+            cache.ReserveMore(ids.Count + Options.MaxNewTokens - 1);
             var turn = RunTurn(ids, features, [image.Grid], stepIndex, cache, NextPosition, cancellationToken);
             var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+            cache.Commit();
             var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
 
             _taskPrompt = taskPrompt;
@@ -324,17 +328,13 @@ public sealed class AgentSession : IAgentSession
         }
         catch
         {
-            _cache = KvCache.Restore(backup, cache.Device, cache.DType);
-            cache.Dispose();
+            if (cache.InStep)
+            {
+                cache.Rollback();
+            }
+
             _state = CompressorState.FromBytes(stateBackup);
             throw;
-        }
-        finally
-        {
-            foreach (var layer in backup)
-            {
-                layer.Dispose();
-            }
         }
     }
 
@@ -376,6 +376,7 @@ public sealed class AgentSession : IAgentSession
 
             using var allFeatures = torch.cat(shots.Select(s => s.Features).ToArray(), 0); // [ΣV, hidden]
             using var cache = model.NewCache();
+            cache.ReserveMore(ids.Count + Options.MaxNewTokens - 1);
             var stateBackup = _state.ToBytes();
             try
             {
@@ -476,6 +477,7 @@ public sealed class AgentSession : IAgentSession
     private DecodeResult Decode(float[] promptLogits, KvCache cache, long startPosition, CancellationToken cancellationToken)
     {
         var model = _runtime.Model;
+        cancellationToken.ThrowIfCancellationRequested();
         using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode);
         var watch = Stopwatch.StartNew();
         var generated = new List<int>();

@@ -54,7 +54,7 @@ public sealed class SessionCheckpointTests(TinyRuntimeFixture fixture)
         var options = new SessionOptions { Method = "snapkv", BudgetRatio = 0.3, MaxNewTokens = 3, Task = "Close the dialog." };
         using var original = (AgentSession)runtime.CreateSession(options);
         var first = original.Step(TinyRuntimeFixture.Screen(0), "", CancellationToken.None);
-        Assert.Equal(first.Figures.KeptPerLayer.Sum(k => k + first.Figures.TokensDecoded - 1) * runtime.KvBytesPerToken / 2, original.KvBytes);
+        Assert.Equal(first.Figures.KeptPerLayer.Sum(k => k + options.MaxNewTokens - 1) * runtime.KvBytesPerToken / 2, original.KvBytes);
         var checkpoint = original.Save();
         Assert.True(checkpoint.Length > original.KvBytes && checkpoint.Length < 2 * original.KvBytes + 200_000, $"{checkpoint.Length} bytes for {original.KvBytes} KV bytes");
 

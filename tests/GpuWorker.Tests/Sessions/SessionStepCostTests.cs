@@ -5,13 +5,48 @@ using StarKv.GpuWorker.Sessions;
 
 namespace StarKv.GpuWorker.Tests.Sessions;
 
-/// <summary>What a step does around the model: H2O's sums from the prefill.</summary>
+/// <summary>What a step does around the model: rollback without a copy, H2O's sums from the prefill.</summary>
 [Collection(TinyRuntimeGroup.Name)]
 public sealed class SessionStepCostTests(TinyRuntimeFixture fixture)
 {
     private const string Task = "Open the settings page and enable dark mode.";
 
     private readonly Qwen25VlRuntime _runtime = fixture.Runtime;
+
+    [Theory]
+    [InlineData("snapkv", 0.25)]
+    [InlineData("starkv", 0.25)]
+    [InlineData("full", 1.0)]
+    public void A_step_that_fails_in_its_decode_leaves_the_session_bit_identical_to_before(string method, double budget)
+    {
+        var options = new SessionOptions { Method = method, BudgetRatio = budget, Task = Task, MaxNewTokens = 5 };
+        var inner = new CompressorFactory().Create(method, new CompressorOptions());
+        var failing = new CancellingCompressor(inner);
+        using var session = _runtime.CreateSession(options, failing);
+        session.Step(TinyRuntimeFixture.Screen(0), "", CancellationToken.None);
+        session.Step(TinyRuntimeFixture.Screen(1), "", CancellationToken.None);
+        var before = session.Save();
+        var bytesBefore = session.KvBytes;
+
+        // Cancelled after the last layer compressed: the prefill, every compression and the first decode tokens ran.
+        using (var cancel = new CancellationTokenSource())
+        {
+            failing.AtLastLayer = cancel.Cancel;
+            Assert.Throws<OperationCanceledException>(() => session.Step(TinyRuntimeFixture.Screen(2), "", cancel.Token));
+        }
+
+        Assert.Equal(before, session.Save());
+        Assert.True(session.KvBytes >= bytesBefore);
+        failing.AtLastLayer = null;
+        using var reference = (AgentSession)_runtime.CreateSession(options);
+        reference.Step(TinyRuntimeFixture.Screen(0), "", CancellationToken.None);
+        reference.Step(TinyRuntimeFixture.Screen(1), "", CancellationToken.None);
+        var expected = reference.Step(TinyRuntimeFixture.Screen(2), "", CancellationToken.None);
+        var actual = session.Step(TinyRuntimeFixture.Screen(2), "", CancellationToken.None);
+        Assert.Equal(expected.Text, actual.Text);
+        Assert.Equal(reference.LastPromptLogits!, session.LastPromptLogits!);
+        Assert.Equal(reference.Save(), session.Save());
+    }
 
     [Theory]
     [InlineData(0.3)]
@@ -32,6 +67,27 @@ public sealed class SessionStepCostTests(TinyRuntimeFixture fixture)
             var worst = fromPrefill.LastPromptLogits!.Zip(recomputed.LastPromptLogits!, (x, y) => Math.Abs(x - y)).Max();
             Assert.True(worst < 1e-4, $"step {step}: the explicit attention's logits differ by {worst}");
             Assert.True(recomputing.Calls > 0);
+        }
+    }
+
+    /// <summary>Delegates to a real compressor and calls back when the last layer has been compressed.</summary>
+    private sealed class CancellingCompressor(IKvCompressor inner) : IKvCompressor
+    {
+        public Action? AtLastLayer { get; set; }
+
+        public string Name => inner.Name;
+
+        public int WindowSize => inner.WindowSize;
+
+        public LayerSelection Compress(LayerCompressionInput input)
+        {
+            var selection = inner.Compress(input);
+            if (input.LayerIndex == input.LayerCount - 1)
+            {
+                AtLastLayer?.Invoke();
+            }
+
+            return selection;
         }
     }
 
