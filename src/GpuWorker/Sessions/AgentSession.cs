@@ -42,9 +42,10 @@ namespace StarKv.GpuWorker.Sessions;
 /// between layers or decode tokens) restores the session to its state before the step without copying the cache: the
 /// cache remembers its committed entries and keeps the storage a compression replaced until the step commits
 /// (<see cref="KvCache.BeginStep"/>, <see cref="KvCache.Rollback"/>), and the compressor state is saved as bytes. An
-/// undecodable screenshot fails before anything changes. Sessions take one
-/// step at a time; a concurrent call fails with <see cref="InvalidOperationException"/>. Steps of all sessions of
-/// a runtime are serialised by the runtime.
+/// undecodable screenshot fails before anything changes. Sessions take one step at a time; a concurrent call fails
+/// with <see cref="InvalidOperationException"/>. The screenshot is decoded, resized and normalised before the
+/// runtime's lock (<see cref="StepFigures.PreprocessMs"/>, span <c>preprocess</c>); the model's work of all sessions of
+/// a runtime is serialised by the runtime.
 /// </para>
 /// </summary>
 public sealed class AgentSession : IAgentSession
@@ -155,11 +156,15 @@ public sealed class AgentSession : IAgentSession
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var gate = _runtime.ExecutionGate.EnterScope();
-            using var noGrad = torch.no_grad();
-            return Options.Mode == SessionMode.RetainedCache
-                ? StepRetained(screenshot, instruction, cancellationToken)
-                : StepReprefill(screenshot, instruction, cancellationToken);
+            var (image, preprocessMs) = Preprocess(screenshot.Span);
+            using (image)
+            {
+                using var gate = _runtime.ExecutionGate.EnterScope();
+                using var noGrad = torch.no_grad();
+                return Options.Mode == SessionMode.RetainedCache
+                    ? StepRetained(image, preprocessMs, instruction, cancellationToken)
+                    : StepReprefill(image, preprocessMs, screenshot, instruction, cancellationToken);
+            }
         }
         finally
         {
@@ -283,19 +288,31 @@ public sealed class AgentSession : IAgentSession
         }
     }
 
-    private StepOutcome StepRetained(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    /// <summary>Decodes, resizes and normalises the screenshot into patches on the CPU; runs before the runtime's lock.</summary>
+    private (PreprocessedImage Image, double Milliseconds) Preprocess(ReadOnlySpan<byte> screenshot)
+    {
+        using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Preprocess);
+        var watch = Stopwatch.StartNew();
+        var image = Qwen2VlImageProcessor.Process(screenshot, _runtime.Config.Image, torch.CPU);
+        return (image, watch.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Runs the vision encoder on the preprocessed screenshot (its patches moved onto the model's device). // [V, hidden]</summary>
+    private (torch.Tensor Features, double Milliseconds) Encode(PreprocessedImage image)
     {
         var model = _runtime.Model;
-        using var image = Qwen2VlImageProcessor.Process(screenshot.Span, _runtime.Config.Image, model.Device);
+        using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Vision);
         var watch = Stopwatch.StartNew();
-        torch.Tensor encoded;
-        using (StarKvTelemetry.StartPhase(StarKvSpanNames.Vision))
-        {
-            encoded = model.EncodeImage(image.Patches, image.Grid); // [V, hidden]
-        }
+        using var scope = torch.NewDisposeScope();
+        var patches = image.Patches.device == model.Device ? image.Patches : image.Patches.to(model.Device); // [N, 1176]
+        var features = model.EncodeImage(patches, image.Grid).MoveToOuterDisposeScope(); // [V, hidden]
+        return (features, watch.Elapsed.TotalMilliseconds);
+    }
 
-        using var features = encoded;
-        var visionMs = watch.Elapsed.TotalMilliseconds;
+    private StepOutcome StepRetained(PreprocessedImage image, double preprocessMs, string instruction, CancellationToken cancellationToken)
+    {
+        var (encoded, visionMs) = Encode(image);
+        using var features = encoded; // [V, hidden]
 
         var stepIndex = StepsTaken;
         var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
@@ -315,7 +332,7 @@ public sealed class AgentSession : IAgentSession
             var turn = RunTurn(ids, features, [image.Grid], stepIndex, cache, NextPosition, cancellationToken);
             var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
             cache.Commit();
-            var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
+            var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, preprocessMs, visionMs, cache);
 
             _taskPrompt = taskPrompt;
             _appendedIds.AddRange(ids);
@@ -338,20 +355,13 @@ public sealed class AgentSession : IAgentSession
         }
     }
 
-    private StepOutcome StepReprefill(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    private StepOutcome StepReprefill(PreprocessedImage image, double preprocessMs, ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
     {
         var model = _runtime.Model;
         var merge = _runtime.Config.Vision.SpatialMergeSize;
         var bytes = screenshot.ToArray();
-        using var image = Qwen2VlImageProcessor.Process(bytes, _runtime.Config.Image, model.Device);
-        var watch = Stopwatch.StartNew();
-        torch.Tensor features;
-        using (StarKvTelemetry.StartPhase(StarKvSpanNames.Vision))
-        {
-            features = model.EncodeImage(image.Patches, image.Grid).DetachFromDisposeScope(); // [V, hidden]
-        }
-
-        var visionMs = watch.Elapsed.TotalMilliseconds;
+        var (encoded, visionMs) = Encode(image);
+        var features = encoded.DetachFromDisposeScope(); // [V, hidden]
         var current = new KeptScreenshot(StepsTaken, bytes, image.Grid, features);
         try
         {
@@ -382,7 +392,7 @@ public sealed class AgentSession : IAgentSession
             {
                 var turn = RunTurn(ids, allFeatures, shots.Select(s => s.Grid).ToArray(), shots[0].StepIndex, cache, 0, cancellationToken);
                 var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
-                var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
+                var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, preprocessMs, visionMs, cache);
 
                 _taskPrompt = taskPrompt;
                 _appendedIds.Clear();
@@ -514,7 +524,7 @@ public sealed class AgentSession : IAgentSession
         return (int)masked.argmax().item<long>();
     }
 
-    private StepOutcome Outcome(int stepIndex, PreprocessedImage image, int prefilled, TurnResult turn, DecodeResult decoded, double visionMs, KvCache cache)
+    private StepOutcome Outcome(int stepIndex, PreprocessedImage image, int prefilled, TurnResult turn, DecodeResult decoded, double preprocessMs, double visionMs, KvCache cache)
     {
         var figures = new StepFigures
         {
@@ -524,6 +534,7 @@ public sealed class AgentSession : IAgentSession
             KeptPerLayer = turn.KeptPerLayer,
             KvBytes = cache.Bytes,
             FullKvBytes = cache.SeenTokens * _runtime.KvBytesPerToken,
+            PreprocessMs = preprocessMs,
             VisionMs = visionMs,
             PrefillMs = turn.PrefillMs,
             CompressMs = turn.CompressMs,

@@ -1,11 +1,12 @@
 using StarKv.Compression;
 using StarKv.Compression.Api;
+using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Sessions;
 
 namespace StarKv.GpuWorker.Tests.Sessions;
 
-/// <summary>What a step does around the model: rollback without a copy, H2O's sums from the prefill.</summary>
+/// <summary>What a step does around the model: rollback without a copy, preprocessing outside the lock, H2O's sums from the prefill.</summary>
 [Collection(TinyRuntimeGroup.Name)]
 public sealed class SessionStepCostTests(TinyRuntimeFixture fixture)
 {
@@ -46,6 +47,42 @@ public sealed class SessionStepCostTests(TinyRuntimeFixture fixture)
         Assert.Equal(expected.Text, actual.Text);
         Assert.Equal(reference.LastPromptLogits!, session.LastPromptLogits!);
         Assert.Equal(reference.Save(), session.Save());
+    }
+
+    [Fact]
+    public async Task The_screenshot_is_decoded_before_the_runtimes_lock_and_timed_on_its_own()
+    {
+        using var session = _runtime.CreateSession(new SessionOptions { Method = "snapkv", Task = Task, MaxNewTokens = 3 });
+        var broken = TinyRuntimeFixture.Screen(0)[..100];
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() =>
+        {
+            // Another session's model work holds the runtime's lock.
+            using (_runtime.ExecutionGate.EnterScope())
+            {
+                held.Set();
+                release.Wait();
+            }
+        });
+        holder.Start();
+        held.Wait();
+        try
+        {
+            var step = System.Threading.Tasks.Task.Run(() => session.Step(broken, "", CancellationToken.None));
+            var first = await System.Threading.Tasks.Task.WhenAny(step, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(30)));
+            Assert.True(first == step, "the step waited for the runtime's lock before decoding its screenshot");
+            await Assert.ThrowsAsync<ImageDecodeException>(() => step);
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+
+        var figures = session.Step(TinyRuntimeFixture.Screen(0), "", CancellationToken.None).Figures;
+        Assert.True(figures.PreprocessMs > 0);
+        Assert.True(figures.VisionMs > 0);
     }
 
     [Theory]
