@@ -47,6 +47,11 @@ namespace StarKv.GpuWorker.Sessions;
 /// runtime's lock (<see cref="StepFigures.PreprocessMs"/>, span <c>preprocess</c>); the model's work of all sessions of
 /// a runtime is serialised by the runtime.
 /// </para>
+/// <para>
+/// Checkpoints: <see cref="CaptureCheckpoint"/> takes the whole session or, right after a step, what the step changed
+/// (per layer, the committed entries each head kept and its new entries; the new history, pending tokens, positions
+/// and compressor state), referencing the cache's entries instead of copying them.
+/// </para>
 /// </summary>
 public sealed class AgentSession : IAgentSession
 {
@@ -65,6 +70,7 @@ public sealed class AgentSession : IAgentSession
     private float[]? _lastPromptLogits;
     private IReadOnlyList<IReadOnlyList<TokenInfo>>[]? _lastReprefillTokens; // [layer][head][entry] of the last re-prefilled cache
     private int _busy;
+    private int _capturedSteps = -1; // StepsTaken at the last checkpoint capture (or restore); -1: none
     private bool _disposed;
 
     internal AgentSession(Qwen25VlRuntime runtime, SessionOptions options, IKvCompressor compressor)
@@ -174,28 +180,32 @@ public sealed class AgentSession : IAgentSession
 
     public byte[] Save()
     {
+        using var checkpoint = (SessionCheckpoint)CaptureCheckpoint(full: true);
+        return checkpoint.ToBytes();
+    }
+
+    public ISessionCheckpoint CaptureCheckpoint(bool full)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            throw new InvalidOperationException("A step of this session is running; save after it finished.");
+            throw new InvalidOperationException("A step of this session is running; take a checkpoint after it finished.");
         }
 
         try
         {
-            using var checkpoint = new SessionCheckpoint
+            var previous = _capturedSteps;
+            _capturedSteps = StepsTaken;
+            if (!full && StepsTaken > 0 && previous == StepsTaken - 1)
             {
-                Fingerprint = _runtime.Fingerprint,
-                Options = Options,
-                StepsTaken = StepsTaken,
-                NextPosition = NextPosition,
-                TaskPrompt = _taskPrompt,
-                History = _history,
-                PendingIds = _pending,
-                Screenshots = _screenshots.Select(s => new SavedScreenshot(s.StepIndex, s.Bytes)).ToArray(),
-                CompressorState = _state.ToBytes(),
-                Layers = _cache?.Export(torch.CPU) ?? [],
-            };
-            return checkpoint.ToBytes();
+                var deltas = _cache?.CaptureStep();
+                if (_cache is null || deltas is not null)
+                {
+                    return NewCheckpoint(SessionCheckpointKind.Delta, StepsTaken - 1, _screenshots.Where(s => s.StepIndex >= StepsTaken - 1), deltas ?? []);
+                }
+            }
+
+            return NewCheckpoint(SessionCheckpointKind.Full, 0, _screenshots, []);
         }
         finally
         {
@@ -220,21 +230,62 @@ public sealed class AgentSession : IAgentSession
         _bannedTokens.Dispose();
     }
 
-    internal static AgentSession Restore(Qwen25VlRuntime runtime, SessionCheckpoint saved, IKvCompressor compressor)
+    private SessionCheckpoint NewCheckpoint(SessionCheckpointKind kind, int historyFrom, IEnumerable<KeptScreenshot> screenshots, IReadOnlyList<LayerKvDelta> deltas) => new()
     {
-        using (saved)
+        Kind = kind,
+        Fingerprint = _runtime.Fingerprint,
+        Options = Options,
+        StepsTaken = StepsTaken,
+        NextPosition = NextPosition,
+        TaskPrompt = _taskPrompt,
+        HistoryFrom = historyFrom,
+        History = _history.Skip(historyFrom).ToArray(),
+        PendingIds = _pending.ToArray(),
+        Screenshots = screenshots.Select(s => new SavedScreenshot(s.StepIndex, s.Bytes)).ToArray(),
+        KeptScreenshotSteps = _screenshots.Select(s => s.StepIndex).ToArray(),
+        CompressorState = _state.ToBytes(),
+        Layers = kind == SessionCheckpointKind.Full ? _cache?.CaptureFull() ?? [] : [],
+        LayerDeltas = deltas,
+    };
+
+    internal static AgentSession Restore(Qwen25VlRuntime runtime, SessionCheckpoint saved, IKvCompressor compressor) =>
+        Restore(runtime, [saved], compressor);
+
+    /// <summary>Restores a session from one full checkpoint and the deltas after it; disposes them.</summary>
+    internal static AgentSession Restore(Qwen25VlRuntime runtime, IReadOnlyList<SessionCheckpoint> chain, IKvCompressor compressor)
+    {
+        try
         {
-            var session = new AgentSession(runtime, saved.Options, compressor);
+            var first = chain[0];
+            if (first.Kind != SessionCheckpointKind.Full)
+            {
+                throw new SessionCheckpointException($"A checkpoint chain starts with a full checkpoint; its first one is a delta of step {first.StepsTaken - 1}.");
+            }
+
+            var session = new AgentSession(runtime, first.Options, compressor);
             try
             {
                 using var gate = runtime.ExecutionGate.EnterScope();
-                session.Load(saved);
+                session.Load(first);
+                for (var i = 1; i < chain.Count; i++)
+                {
+                    session.ApplyDelta(chain[i]);
+                }
+
+                session._capturedSteps = session.StepsTaken;
                 return session;
             }
             catch
             {
                 session.Dispose();
                 throw;
+            }
+        }
+        finally
+        {
+            foreach (var checkpoint in chain)
+            {
+                checkpoint.Dispose();
             }
         }
     }
@@ -261,6 +312,46 @@ public sealed class AgentSession : IAgentSession
             }
         }
 
+        LoadSmallState(saved);
+    }
+
+    private void ApplyDelta(SessionCheckpoint delta)
+    {
+        if (delta.Kind != SessionCheckpointKind.Delta)
+        {
+            throw new SessionCheckpointException($"A checkpoint chain holds one full checkpoint, first; a later one (after step {delta.StepsTaken - 1}) is full.");
+        }
+
+        if (delta.HistoryFrom != StepsTaken || delta.StepsTaken != StepsTaken + 1)
+        {
+            throw new SessionCheckpointException(
+                $"The checkpoint chain has a gap: a delta of step {delta.StepsTaken - 1} follows the state after {StepsTaken} steps.");
+        }
+
+        if (delta.Options != Options)
+        {
+            throw new SessionCheckpointException("A delta of the checkpoint chain belongs to a session with other options.");
+        }
+
+        if (_cache is { } cache)
+        {
+            try
+            {
+                cache.Apply(delta.LayerDeltas);
+            }
+            catch (ArgumentException e)
+            {
+                throw new SessionCheckpointException($"The delta of step {delta.StepsTaken - 1} does not continue the restored cache: {e.Message}", e);
+            }
+        }
+
+        LoadSmallState(delta);
+    }
+
+    /// <summary>Everything but the cache: compressor state, history (appended), pending tokens, positions, screenshots.</summary>
+    private void LoadSmallState(SessionCheckpoint saved)
+    {
+        var model = _runtime.Model;
         try
         {
             _state = CompressorState.FromBytes(saved.CompressorState);
@@ -285,6 +376,18 @@ public sealed class AgentSession : IAgentSession
             {
                 throw new SessionCheckpointException($"The session checkpoint's screenshot of step {shot.StepIndex} cannot be decoded: {e.Message}", e);
             }
+        }
+
+        var kept = saved.KeptScreenshotSteps.ToHashSet();
+        foreach (var shot in _screenshots.Where(s => !kept.Contains(s.StepIndex)).ToList())
+        {
+            shot.Dispose();
+            _screenshots.Remove(shot);
+        }
+
+        if (_screenshots.Count != kept.Count)
+        {
+            throw new SessionCheckpointException($"The session checkpoint keeps the screenshots of steps [{string.Join(", ", kept)}] but holds [{string.Join(", ", _screenshots.Select(s => s.StepIndex))}].");
         }
     }
 
