@@ -90,6 +90,8 @@ public static class ProtoMapping
                 CompressMs = figures.CompressMs,
                 DecodeMs = figures.DecodeMs,
                 Silo = figures.Silo,
+                PreprocessMs = figures.PreprocessMs,
+                CheckpointMs = figures.CheckpointMs,
             },
         };
         result.Figures.KeptPerLayer.AddRange(figures.KeptPerLayer);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StarKv.Grains.Actions;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Sessions;
 
 namespace StarKv.Grains.Hosting;
 
@@ -22,6 +23,8 @@ public static class StarKvGrainsSiloExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<CapacityOptions>();
         services.AddOptions<LoadReportOptions>();
+        services.AddOptions<SessionCheckpointOptions>();
+        services.TryAddSingleton<SessionCheckpoints>();
         services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
         services.AddSingleton<SiloLoadPublisher>();
