@@ -74,7 +74,8 @@ public static class GroupedAttention
             var logits = torch.bmm(q, kT).mul_(scale); // [G, r·n, N]
             var row = torch.arange(scalars[stored - turn + start], scalars[stored - turn + start + n], torch.int64, keys.device).unsqueeze(1); // [n, 1]
             logits.view(groups, r, n, stored).masked_fill_(column.gt(row), minusInfinity);
-            var probabilities = logits.softmax(-1); // [G, r·n, N]
+            var probabilities = logits.sub_(logits.amax([-1], keepdim: true)).exp_(); // softmax in place: [G, r·n, N]
+            probabilities.div_(probabilities.sum([-1], keepdim: true));
             sums.add_(probabilities.sum(1));
             var attended = torch.bmm(probabilities.to(values.dtype), values); // [G, r·n, D]
             output.narrow(2, start, n).copy_(attended.view(groups, r, n, dim));
