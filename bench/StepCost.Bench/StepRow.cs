@@ -50,6 +50,12 @@ public sealed record RunResult(string Code, string Commit, double Budget, long L
     /// <summary>The last step's wall time over the first's.</summary>
     public double LastOverFirst => Steps[^1].WallMs / Steps[0].WallMs;
 
+    /// <summary>The last step's wall time over the second's (the first carries the system and task prompt and the warm-up).</summary>
+    public double LastOverSecond => Steps[^1].WallMs / Steps[Math.Min(1, Steps.Count - 1)].WallMs;
+
+    /// <summary>How far the peak rose after the first step: the part of the peak that grows with the cache.</summary>
+    public long PeakGrowthBytes => PeakResidentBytes - Steps[0].PeakResidentBytes;
+
     /// <summary>The checkpoint's share of the steps' wall time, all steps together.</summary>
     public double CheckpointShare => Steps.Sum(s => s.CheckpointMs) / Steps.Sum(s => s.WallMs);
 
