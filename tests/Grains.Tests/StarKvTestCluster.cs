@@ -37,7 +37,8 @@ public sealed class StarKvTestCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    public static async Task<StarKvTestCluster> StartAsync(IReadOnlyList<TestSiloSpec> specs, TimeSpan? idleAfter = null, TimeSpan? shutdownMoveTimeout = null, ILoggerProvider? logs = null)
+    public static async Task<StarKvTestCluster> StartAsync(
+        IReadOnlyList<TestSiloSpec> specs, TimeSpan? idleAfter = null, TimeSpan? shutdownMoveTimeout = null, ILoggerProvider? logs = null, Action<string, IServiceCollection>? configureServices = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "starkv-tests", Guid.NewGuid().ToString("N"));
         var byName = new Dictionary<string, TestSiloSpec>(StringComparer.Ordinal);
@@ -78,6 +79,7 @@ public sealed class StarKvTestCluster : IAsyncDisposable
                 o.IdleAfter = idleAfter ?? TimeSpan.FromMinutes(5);
                 o.ShutdownMoveTimeout = shutdownMoveTimeout ?? TimeSpan.FromSeconds(1);
             });
+            configureServices?.Invoke(root, silo.Services);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -97,6 +97,8 @@ public static class ProtoMapping
                 CompressMs = figures.CompressMs,
                 DecodeMs = figures.DecodeMs,
                 Silo = figures.Silo,
+                PreprocessMs = figures.PreprocessMs,
+                CheckpointMs = figures.CheckpointMs,
             },
         };
         result.Figures.KeptPerLayer.AddRange(figures.KeptPerLayer);

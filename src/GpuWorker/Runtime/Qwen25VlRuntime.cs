@@ -111,19 +111,55 @@ public sealed class Qwen25VlRuntime : IModelRuntime
     public IAgentSession RestoreSession(ReadOnlySpan<byte> checkpoint)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var saved = SessionCheckpoint.Read(checkpoint, Fingerprint);
+        return Restore([SessionCheckpoint.Read(checkpoint.ToArray(), Fingerprint, hashed: true)]);
+    }
+
+    /// <exception cref="SessionCheckpointException">Another model's or format version's checkpoint, damaged bytes, or a chain that does not start with a full checkpoint or has a gap.</exception>
+    public IAgentSession RestoreSession(IReadOnlyList<ReadOnlyMemory<byte>> chain)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(chain);
+        if (chain.Count == 0)
+        {
+            throw new SessionCheckpointException("A checkpoint chain holds at least its full checkpoint; this one is empty.");
+        }
+
+        var read = new List<SessionCheckpoint>(chain.Count);
         try
         {
-            Validate(saved.Options);
+            foreach (var bytes in chain)
+            {
+                read.Add(SessionCheckpoint.Read(bytes, Fingerprint, hashed: false));
+            }
+        }
+        catch
+        {
+            read.ForEach(c => c.Dispose());
+            throw;
+        }
+
+        return Restore(read);
+    }
+
+    private AgentSession Restore(List<SessionCheckpoint> chain)
+    {
+        var options = chain[0].Options;
+        try
+        {
+            Validate(options);
         }
         catch (ArgumentException e)
         {
-            saved.Dispose();
+            foreach (var saved in chain)
+            {
+                saved.Dispose();
+            }
+
             throw new SessionCheckpointException($"The session checkpoint holds invalid options: {e.Message}", e);
         }
 
-        var compressor = _compressors.Create(saved.Options.Method, new CompressorOptions { Seed = saved.Options.Seed });
-        return AgentSession.Restore(this, saved, compressor);
+        var compressor = _compressors.Create(options.Method, new CompressorOptions { Seed = options.Seed });
+        return AgentSession.Restore(this, chain, compressor);
     }
 
     public void Dispose()

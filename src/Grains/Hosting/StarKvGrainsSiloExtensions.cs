@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StarKv.Grains.Actions;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Sessions;
 
 namespace StarKv.Grains.Hosting;
 
@@ -25,6 +26,8 @@ public static class StarKvGrainsSiloExtensions
         services.AddOptions<LoadReportOptions>();
         services.AddOptions<ActionParsingOptions>().BindConfiguration(ActionParsingOptions.Section)
             .Validate(o => o.TupleCoordinates is "resized" or "normalized1000", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'.").ValidateOnStart();
+        services.AddOptions<SessionCheckpointOptions>();
+        services.TryAddSingleton<SessionCheckpoints>();
         services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
         services.AddSingleton<ClusterLoadView>();

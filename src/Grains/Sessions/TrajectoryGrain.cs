@@ -12,15 +12,29 @@ using StarKv.Grains.Tenants;
 namespace StarKv.Grains.Sessions;
 
 /// <summary>
-/// One agent trajectory on this silo's model runtime. The runtime session lives in memory between steps; after every step
-/// its checkpoint (framed in a <see cref="CheckpointEnvelope"/> with the model fingerprint) goes to <see cref="IKvCheckpointStore"/> and the reference into the persisted state, so a new
-/// activation (after migration, a drain or a crash) restores the session on its own silo's device from the last step.
+/// One agent trajectory on this silo's model runtime. The runtime session lives in memory between steps, and its state is
+/// kept as a checkpoint chain (<see cref="SessionCheckpoints"/>): a full checkpoint, then one delta per step holding what
+/// the step changed (the cache entries each head kept and its new ones, the new history, positions and compressor state),
+/// each framed in a <see cref="CheckpointEnvelope"/> with the model fingerprint, so a new activation (after migration, a
+/// drain or a crash) restores the session on its own silo's device from the last step.
+/// <para>
+/// Durability: a step is answered only once its delta is durable in the store and the grain state naming it (with the
+/// step's result, for idempotent replay) is written. The delta is captured right after the step without copying the
+/// cache and streamed to the store off the runtime's lock; its time is <c>CheckpointMs</c> of the step's figures. A crash
+/// before the answer loses the step: the client's retry of that step index runs it again from the last durable state. A
+/// crash after the answer loses nothing; a retried index returns the stored result. Every
+/// <see cref="SessionCheckpointOptions.FullEvery"/> deltas the whole session is written in the background, off the
+/// step's path; the next call that finds it durable makes the chain start from it (persisted with that call's state) and
+/// then deletes the older blobs. Losing a background full checkpoint loses nothing: the chain it would replace still
+/// restores the same state. If a delta cannot be written the step fails and the in-memory session is dropped, so a retry
+/// starts again from the durable chain.
+/// </para>
 /// </summary>
 [KvCapacityPlacement]
 internal sealed partial class TrajectoryGrain(
     [PersistentState(TrajectoryGrain.StateName, "checkpoints")] IPersistentState<TrajectoryState> state,
     IModelRuntime runtime,
-    IKvCheckpointStore checkpoints,
+    SessionCheckpoints checkpoints,
     IStepActionParser parser,
     SiloSessionLedger ledger,
     SessionFootprintEstimator footprint,
@@ -37,6 +51,7 @@ internal sealed partial class TrajectoryGrain(
     private string? _runningCall;
     private string? _migratedFrom;
     private bool _counted;
+    private BackgroundFullCheckpoint? _full;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -66,8 +81,10 @@ internal sealed partial class TrajectoryGrain(
         }
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // The chain in the persisted state restores the session without it; no write may outlive the activation.
+        await StopFullCheckpointAsync().ConfigureAwait(true);
         ledger.Forget(Key);
         _session?.Dispose();
         _session = null;
@@ -76,8 +93,6 @@ internal sealed partial class TrajectoryGrain(
             StarKvTelemetry.SessionDeactivated(Silo);
             _counted = false;
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task<SessionSnapshot> CreateAsync(SessionConfig config, CancellationToken cancellationToken = default)
@@ -181,17 +196,46 @@ internal sealed partial class TrajectoryGrain(
                 PrefillMs = figures.PrefillMs,
                 CompressMs = figures.CompressMs,
                 DecodeMs = figures.DecodeMs,
+                PreprocessMs = figures.PreprocessMs,
                 Silo = Silo,
             },
         };
 
+        var rebased = AdoptFullCheckpoint();
         var started = clock.GetTimestamp();
-        var checkpoint = await Task.Run(() => CheckpointEnvelope.Wrap(session.Save(), runtime.Fingerprint)).ConfigureAwait(true);
-        var reference = await checkpoints.WriteAsync(Key, input.StepIndex, checkpoint, CancellationToken.None).ConfigureAwait(true);
-        StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Save, checkpoint.Length, clock.GetElapsedTime(started));
+        CheckpointReference reference;
+        bool wroteFull;
+        try
+        {
+            using var checkpointSpan = StarKvTelemetry.StartPhase(StarKvSpanNames.Checkpoint);
+            using var capture = session.CaptureCheckpoint(full: state.State.CheckpointReference is null);
+            wroteFull = !capture.IsDelta;
+            reference = await checkpoints.WriteAsync(Key, input.StepIndex, runtime.Fingerprint, capture, CancellationToken.None).ConfigureAwait(true);
+        }
+        catch
+        {
+            // The session took the step but its checkpoint is not durable: a retry must run the step again from the chain.
+            _session = null;
+            session.Dispose();
+            throw;
+        }
+
+        var checkpointTime = clock.GetElapsedTime(started);
+        StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Save, reference.Length, checkpointTime);
+        record = record with { Figures = record.Figures with { CheckpointMs = checkpointTime.TotalMilliseconds } };
 
         state.State.StepsTaken = input.StepIndex + 1;
-        state.State.CheckpointReference = reference;
+        if (wroteFull)
+        {
+            state.State.CheckpointReference = reference;
+            state.State.CheckpointDeltas.Clear();
+            rebased = true;
+        }
+        else
+        {
+            state.State.CheckpointDeltas.Add(reference);
+        }
+
         state.State.KvBytes = figures.KvBytes;
         state.State.FullKvBytes = figures.FullKvBytes;
         state.State.SeenTokens = figures.SeenTokens;
@@ -202,7 +246,12 @@ internal sealed partial class TrajectoryGrain(
         }
 
         await state.WriteStateAsync(CancellationToken.None).ConfigureAwait(true);
-        await checkpoints.PruneAsync(Key, reference, CancellationToken.None).ConfigureAwait(true);
+        if (rebased)
+        {
+            await checkpoints.PruneAsync(Key, state.State.CheckpointChain(), CancellationToken.None).ConfigureAwait(true);
+        }
+
+        StartFullCheckpointIfDue(session, input.StepIndex);
         ledger.Track(Key, figures.KvBytes, clock.GetUtcNow().UtcDateTime, footprint.Estimate(state.State.Config!));
         StarKvTelemetry.RecordStepFigures(Silo, figures.KeptPerLayer, figures.SeenTokens);
         await GrainFactory.GetGrain<ITenantLedgerGrain>(sessionKey.Tenant).ReportKvBytesAsync(sessionKey.Session, figures.KvBytes).ConfigureAwait(true);
@@ -252,11 +301,13 @@ internal sealed partial class TrajectoryGrain(
     public async Task<long> CloseAsync(CancellationToken cancellationToken = default)
     {
         RequireOpen();
+        await StopFullCheckpointAsync().ConfigureAwait(true);
         _session?.Dispose();
         _session = null;
         await checkpoints.DeleteAsync(Key, CancellationToken.None).ConfigureAwait(true);
         state.State.Closed = true;
         state.State.CheckpointReference = null;
+        state.State.CheckpointDeltas.Clear();
         state.State.KvBytes = 0;
         await state.WriteStateAsync(CancellationToken.None).ConfigureAwait(true);
         ledger.Forget(Key);
@@ -347,14 +398,13 @@ internal sealed partial class TrajectoryGrain(
         try
         {
             var started = clock.GetTimestamp();
-            var bytes = await checkpoints.ReadAsync(reference, cancellationToken).ConfigureAwait(true);
-            var payload = CheckpointEnvelope.Unwrap(bytes, runtime.Fingerprint);
-            _session = await Task.Run(() => runtime.RestoreSession(payload.Span), cancellationToken).ConfigureAwait(true);
-            StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Restore, bytes.Length, clock.GetElapsedTime(started));
+            var (payloads, bytes) = await checkpoints.ReadChainAsync(state.State.CheckpointChain(), runtime.Fingerprint, cancellationToken).ConfigureAwait(true);
+            _session = await Task.Run(() => runtime.RestoreSession(payloads), cancellationToken).ConfigureAwait(true);
+            StarKvTelemetry.RecordCheckpoint(Silo, CheckpointOperation.Restore, bytes, clock.GetElapsedTime(started));
         }
         catch (Exception error) when (error is CheckpointFormatException or CheckpointStoreException or SessionCheckpointException or InvalidDataException or ArgumentException or NotSupportedException)
         {
-            throw StarKvException.FailedPrecondition($"Checkpoint {reference.BlobName} of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
+            throw StarKvException.FailedPrecondition($"Checkpoint {reference.BlobName} (and {state.State.CheckpointDeltas.Count} deltas) of session '{Key}' cannot be restored on silo {Silo}: {error.Message}", error);
         }
 
         if (_session.StepsTaken != state.State.StepsTaken)
@@ -363,6 +413,66 @@ internal sealed partial class TrajectoryGrain(
         }
 
         return _session;
+    }
+
+    /// <summary>Starts writing the whole session in the background once the chain holds enough deltas.</summary>
+    private void StartFullCheckpointIfDue(IAgentSession session, long stepIndex)
+    {
+        if (_full is not null || state.State.CheckpointDeltas.Count < checkpoints.FullEvery)
+        {
+            return;
+        }
+
+        var cancel = new CancellationTokenSource();
+        var capture = session.CaptureCheckpoint(full: true); // views of the cache, taken between steps
+        _full = new BackgroundFullCheckpoint(stepIndex, checkpoints.WriteInBackground(Key, stepIndex, runtime.Fingerprint, capture, cancel.Token), cancel);
+    }
+
+    /// <summary>
+    /// When a background full checkpoint has become durable, makes the chain start from it (deltas after its step stay);
+    /// true when the chain changed, to be pruned once the state naming it is written.
+    /// </summary>
+    private bool AdoptFullCheckpoint()
+    {
+        if (_full is not { Write.IsCompleted: true } full)
+        {
+            return false;
+        }
+
+        _full = null;
+        full.Cancel.Dispose();
+        if (!full.Write.IsCompletedSuccessfully)
+        {
+            LogFullCheckpointFailed(logger, full.Write.Exception?.GetBaseException(), Key, full.StepIndex);
+            return false;
+        }
+
+        state.State.CheckpointReference = full.Write.Result;
+        state.State.CheckpointDeltas.RemoveAll(d => d.StepIndex <= full.StepIndex);
+        return true;
+    }
+
+    private async Task StopFullCheckpointAsync()
+    {
+        if (_full is not { } full)
+        {
+            return;
+        }
+
+        _full = null;
+        await full.Cancel.CancelAsync().ConfigureAwait(true);
+        try
+        {
+            await full.Write.ConfigureAwait(true);
+        }
+        catch (Exception error) when (error is OperationCanceledException or CheckpointStoreException or IOException)
+        {
+            // Nothing depended on it.
+        }
+        finally
+        {
+            full.Cancel.Dispose();
+        }
     }
 
     private SessionConfig RequireOpen()
@@ -399,6 +509,12 @@ internal sealed partial class TrajectoryGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {Key} migrating from {From} to {To}")]
     private static partial void LogMigrating(ILogger logger, string key, string from, string to);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Key}: the background full checkpoint after step {Step} failed; the chain stays as it was")]
+    private static partial void LogFullCheckpointFailed(ILogger logger, Exception? error, string key, long step);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Key} restored with {Restored} steps taken, its state says {Recorded}")]
     private static partial void LogStepsMismatch(ILogger logger, string key, int restored, long recorded);
+
+    /// <summary>A full checkpoint being written in the background after step <paramref name="StepIndex"/>.</summary>
+    private sealed record BackgroundFullCheckpoint(long StepIndex, Task<CheckpointReference> Write, CancellationTokenSource Cancel);
 }

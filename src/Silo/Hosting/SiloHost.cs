@@ -9,6 +9,7 @@ using StarKv.Gateway.Tenants;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Sessions;
 using StarKv.Grains.Storage.Checkpoints;
 using StarKv.Grains.Storage.Persistence;
 using StarKv.Telemetry;
@@ -70,6 +71,7 @@ public static class SiloHost
         AddValidated<ClusterSettings, ClusterSettingsValidator>(services, ClusterSettings.Section);
         AddValidated<StorageSettings, StorageSettingsValidator>(services, StorageSettings.Section);
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SessionCheckpointOptions>().BindConfiguration(SessionCheckpointOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStarKvTelemetry(builder.Configuration, launch.HostGateway ? "starkv-embedded" : "starkv-silo");
         services.TryAddSingleton<IModelRuntimeFactory, Qwen25VlRuntimeFactory>();
         services.AddSingleton<IModelRuntime>(sp => sp.GetRequiredService<IModelRuntimeFactory>().Create(sp.GetRequiredService<IOptions<ModelSettings>>().Value));

@@ -61,6 +61,12 @@ public static class ConfigurationKeys
     public const string TelemetryOtlpEndpoint = "StarKv:Telemetry:OtlpEndpoint";
     public const string TelemetryConsole = "StarKv:Telemetry:Console";
 
+    public const string Checkpoints = "StarKv:Checkpoints";
+    public const string CheckpointsFullEvery = "StarKv:Checkpoints:FullEvery";
+
+    public const string Actions = "StarKv:Actions";
+    public const string ActionsTupleCoordinates = "StarKv:Actions:TupleCoordinates";
+
     public const string Health = "StarKv:Health";
     public const string HealthPort = "StarKv:Health:Port";
 
@@ -105,6 +111,8 @@ public static class ConfigurationKeys
         [TelemetryOtlpEndpoint] = typeof(string),
         [TelemetryConsole] = typeof(bool),
         [HealthPort] = typeof(int),
+        [CheckpointsFullEvery] = typeof(int),
+        [ActionsTupleCoordinates] = typeof(string),
     };
 
     /// <summary>The values a key accepts, for keys that take one of a fixed set (case-insensitive).</summary>
@@ -114,6 +122,7 @@ public static class ConfigurationKeys
         [ModelDType] = ["float32", "bfloat16", "float16"],
         [ClusterClustering] = ["localhost", "redis"],
         [StorageKind] = ["filesystem", "azureblob"],
+        [ActionsTupleCoordinates] = ["resized", "normalized1000"],
     };
 
     /// <summary>
