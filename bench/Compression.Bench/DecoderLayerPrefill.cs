@@ -1,81 +1,90 @@
+using System.Diagnostics;
+using StarKv.Compression.Api;
+using StarKv.GpuWorker.Cache;
+using StarKv.GpuWorker.Model;
+using StarKv.GpuWorker.Model.Layers;
+using StarKv.GpuWorker.Model.Positions;
+using StarKv.GpuWorker.Model.Text;
 using TorchSharp;
 
 namespace StarKv.Compression.Bench;
 
 /// <summary>
-/// One Qwen2.5-VL decoder layer's prefill of a step's new tokens on top of the cached history, in fp32 with
-/// random weights of UI-TARS-1.5-7B's shapes: RMSNorm, q/k/v projections with bias, grouped-query causal
-/// attention over history plus new keys (in query chunks), output projection, RMSNorm, SwiGLU MLP, residuals.
-/// Rotary embedding is left out (element-wise, negligible next to the matmuls). The denominator of the
-/// benchmark's compression/prefill ratio.
+/// The benchmark's denominator: one Qwen2.5-VL decoder layer of UI-TARS-1.5-7B's shapes (random weights, fp32) run by the
+/// model's own code, <see cref="DecoderLayer"/> as <see cref="Qwen25VlModel"/> runs it: input RMSNorm, q/k/v projections
+/// with bias, M-RoPE, the turn appended in place to a <see cref="LayerKvCache"/> that holds the history, grouped-query
+/// causal attention over it (the fused attention, or the explicit one that also sums each entry's attention for H2O),
+/// output projection, RMSNorm, SwiGLU MLP, residuals.
 /// </summary>
 public sealed class DecoderLayerPrefill : IDisposable
 {
-    private readonly torch.Tensor _wq, _bq, _wk, _bk, _wv, _bv, _wo, _gate, _up, _down;
+    private readonly TextConfig _config = new()
+    {
+        HiddenSize = SyntheticTrajectory.HiddenSize,
+        NumHiddenLayers = 1,
+        NumAttentionHeads = SyntheticTrajectory.Heads,
+        NumKeyValueHeads = SyntheticTrajectory.KvHeads,
+        IntermediateSize = SyntheticTrajectory.IntermediateSize,
+        RmsNormEps = 1e-6,
+        RopeTheta = 1_000_000,
+        MropeSection = [16, 24, 24],
+        VocabSize = 1,
+        TieWordEmbeddings = true,
+    };
+
+    private readonly DecoderLayer _layer;
 
     public DecoderLayerPrefill()
     {
-        const int h = SyntheticTrajectory.HiddenSize;
-        const int kv = SyntheticTrajectory.KvHeads * SyntheticTrajectory.HeadDim;
-        const int i = SyntheticTrajectory.IntermediateSize;
+        using var scope = torch.NewDisposeScope();
+        long h = _config.HiddenSize, kv = (long)_config.NumKeyValueHeads * _config.HeadDim, i = _config.IntermediateSize;
         var scale = 1 / Math.Sqrt(h);
-        _wq = torch.randn(h, h).mul(scale); // [hidden, H·D]
-        _bq = torch.zeros(h);
-        _wk = torch.randn(h, kv).mul(scale); // [hidden, G·D]
-        _bk = torch.zeros(kv);
-        _wv = torch.randn(h, kv).mul(scale); // [hidden, G·D]
-        _bv = torch.zeros(kv);
-        _wo = torch.randn(h, h).mul(scale); // [H·D, hidden]
-        _gate = torch.randn(h, i).mul(scale); // [hidden, intermediate]
-        _up = torch.randn(h, i).mul(scale); // [hidden, intermediate]
-        _down = torch.randn(i, h).mul(1 / Math.Sqrt(i)); // [intermediate, hidden]
+        var weights = new Dictionary<string, torch.Tensor>(StringComparer.Ordinal)
+        {
+            ["model.layers.0.input_layernorm.weight"] = torch.ones(h),
+            ["model.layers.0.self_attn.q_proj.weight"] = torch.randn(h, h).mul(scale), // [H·D, hidden]
+            ["model.layers.0.self_attn.q_proj.bias"] = torch.zeros(h),
+            ["model.layers.0.self_attn.k_proj.weight"] = torch.randn(kv, h).mul(scale), // [G·D, hidden]
+            ["model.layers.0.self_attn.k_proj.bias"] = torch.zeros(kv),
+            ["model.layers.0.self_attn.v_proj.weight"] = torch.randn(kv, h).mul(scale), // [G·D, hidden]
+            ["model.layers.0.self_attn.v_proj.bias"] = torch.zeros(kv),
+            ["model.layers.0.self_attn.o_proj.weight"] = torch.randn(h, h).mul(scale), // [hidden, H·D]
+            ["model.layers.0.post_attention_layernorm.weight"] = torch.ones(h),
+            ["model.layers.0.mlp.gate_proj.weight"] = torch.randn(i, h).mul(scale), // [intermediate, hidden]
+            ["model.layers.0.mlp.up_proj.weight"] = torch.randn(i, h).mul(scale), // [intermediate, hidden]
+            ["model.layers.0.mlp.down_proj.weight"] = torch.randn(h, i).mul(1 / Math.Sqrt(i)), // [hidden, intermediate]
+        };
+        _layer = DecoderLayer.Load(new WeightReader(weights, torch.CPU, torch.ScalarType.Float32), 0, _config);
     }
 
-    /// <summary>Runs the prefill of <paramref name="newTokens"/> tokens over <paramref name="historyKeys"/>; returns its output. // [T, hidden]</summary>
-    public torch.Tensor Run(torch.Tensor historyKeys, int newTokens)
+    /// <summary>
+    /// Prefills <paramref name="newTokens"/> tokens on top of a cache holding the first L − T entries of
+    /// <paramref name="historyKeys"/> (as keys and, flipped, values) and returns the milliseconds of the layer's forward.
+    /// </summary>
+    /// <param name="historyKeys">A layer's keys of the whole trajectory. // [G, L, D]</param>
+    /// <param name="newTokens">T, the step's new tokens.</param>
+    /// <param name="columnSums">Whether the attention also sums each entry's attention (what H2O scores with).</param>
+    public double Run(torch.Tensor historyKeys, int newTokens, bool columnSums)
     {
         ArgumentNullException.ThrowIfNull(historyKeys);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        const int g = SyntheticTrajectory.KvHeads;
-        const int d = SyntheticTrajectory.HeadDim;
-        const int r = SyntheticTrajectory.Heads / SyntheticTrajectory.KvHeads;
-        var t = newTokens;
-        var x = torch.randn(t, SyntheticTrajectory.HiddenSize); // [T, hidden]
-        var normed = RmsNorm(x);
-        var q = normed.matmul(_wq).add(_bq).reshape(t, g, r, d).permute(1, 2, 0, 3); // [G, r, T, D]
-        var kNew = normed.matmul(_wk).add(_bk).reshape(t, g, d).transpose(0, 1); // [G, T, D]
-        var vNew = normed.matmul(_wv).add(_bv).reshape(t, g, d).transpose(0, 1); // [G, T, D]
-        var history = historyKeys.narrow(1, 0, historyKeys.shape[1] - t).to(torch.float32); // [G, L − T, D]
-        var k = torch.cat([history, kNew], 1).unsqueeze(1); // [G, 1, L, D]
-        var v = torch.cat([history.flip(2), vNew], 1).unsqueeze(1); // [G, 1, L, D]
-        var l = k.shape[2];
-        var keyIndex = torch.arange(l).unsqueeze(0); // [1, L]
-        var outputs = new List<torch.Tensor>();
-        const int chunk = 512;
-        for (var start = 0; start < t; start += chunk)
-        {
-            var n = Math.Min(chunk, t - start);
-            var logits = q.narrow(2, start, n).matmul(k.transpose(-1, -2)).div_(Math.Sqrt(d)); // [G, r, n, L]
-            var queryIndex = torch.arange(l - t + start, l - t + start + n).unsqueeze(1); // [n, 1]
-            logits.masked_fill_(keyIndex.gt(queryIndex), float.NegativeInfinity);
-            outputs.Add(logits.softmax(-1).matmul(v)); // [G, r, n, D]
-        }
+        long l = historyKeys.shape[1], past = l - newTokens;
+        using var cache = new LayerKvCache(_config.NumKeyValueHeads, _config.HeadDim, torch.CPU, torch.ScalarType.Float32);
+        cache.Reserve(l);
+        var history = historyKeys.narrow(1, 0, past).to(torch.float32); // [G, L − T, D]
+        cache.Append(history, history.flip(2), Enumerable.Range(0, (int)past).Select(j => TokenInfo.Text(j)).ToArray());
+        var x = torch.randn(newTokens, _config.HiddenSize); // [T, hidden]
+        using var positions = MropePositions.ForText(past, newTokens);
+        var (cos, sin) = MropeRotary.CosSin(positions.Positions, _config.HeadDim, _config.RopeTheta, _config.MropeSection, torch.CPU, torch.ScalarType.Float32); // [T, D] each
+        var tokens = Enumerable.Range((int)past, newTokens).Select(j => TokenInfo.Text(j)).ToArray();
 
-        var attention = torch.cat(outputs, 2).permute(2, 0, 1, 3).reshape(t, g * r * d); // [T, H·D]
-        var hidden = x.add(attention.matmul(_wo)); // [T, hidden]
-        var mlpIn = RmsNorm(hidden);
-        var mlp = torch.nn.functional.silu(mlpIn.matmul(_gate)).mul(mlpIn.matmul(_up)).matmul(_down); // [T, hidden]
-        return hidden.add(mlp).MoveToOuterDisposeScope();
+        var watch = Stopwatch.StartNew();
+        var (attention, _, _) = _layer.Attention.Forward(_layer.InputNorm.Forward(x), cos, sin, cache, tokens, columnSums);
+        var h = x.add(attention); // [T, hidden]
+        using var output = h.add(_layer.Mlp.Forward(_layer.PostAttentionNorm.Forward(h))); // [T, hidden]
+        return watch.Elapsed.TotalMilliseconds;
     }
 
-    private static torch.Tensor RmsNorm(torch.Tensor x) => x.mul(x.pow(2).mean([-1], keepdim: true).add(1e-6).rsqrt());
-
-    public void Dispose()
-    {
-        foreach (var w in new[] { _wq, _bq, _wk, _bk, _wv, _bv, _wo, _gate, _up, _down })
-        {
-            w.Dispose();
-        }
-    }
+    public void Dispose() => _layer.Dispose();
 }

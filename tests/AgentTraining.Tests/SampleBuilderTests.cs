@@ -122,6 +122,24 @@ public sealed class SampleBuilderTests : IClassFixture<SampleBuilderTests.Agent>
     }
 
     [Fact]
+    public void Screen_content_names_the_label_and_colour_under_each_cells_centre()
+    {
+        var red = NamedColour.All.First(c => c.Name == "red");
+        var save = new Widget(WidgetKind.Button, "Save", red, new PixelBox(28, 28, 83, 55)); // cells (1, 1) and (1, 2)
+        var screen = new Screen(Platform.Desktop, Theme.Light, 336, 224, "Home", [save]);
+        var (labels, colours) = ScreenContent.Of(screen, 336, 224, 8, 12);
+
+        var marked = labels.Select((l, i) => (l, i)).Where(p => p.l != 0).Select(p => p.i).ToList();
+        Assert.Equal([(1 * 12) + 1, (1 * 12) + 2], marked);
+        Assert.Equal(labels[13], labels[14]);
+        Assert.All(marked, i => Assert.Equal(1 + NamedColour.All.ToList().IndexOf(red), colours[i]));
+        Assert.Equal(labels.Length - 2, colours.Count(c => c == 0));
+
+        var other = ScreenContent.Of(screen with { Widgets = [save with { Label = "Open" }] }, 336, 224, 8, 12).Labels;
+        Assert.NotEqual(labels[13], other[13]);
+    }
+
+    [Fact]
     public void A_sessions_first_prefill_is_the_samples_first_turn()
     {
         var folder = Path.Combine(Path.GetTempPath(), "starkv-agent-test-" + Guid.NewGuid().ToString("N"));

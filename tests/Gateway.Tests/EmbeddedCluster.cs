@@ -22,7 +22,8 @@ public sealed class FakeRuntimeFactory(FakeModelRuntime runtime) : IModelRuntime
 
 /// <summary>
 /// The embedded mode on free loopback ports: one silo with the gateway co-hosted, filesystem storage in a temporary
-/// folder, <see cref="FakeModelRuntime"/>, and three tenants (a, b, and "tight" with small quotas) plus an admin.
+/// folder, <see cref="FakeModelRuntime"/>, and four tenants (a, b, "tight" with small quotas, "quota" with one session)
+/// plus an admin.
 /// </summary>
 public sealed class EmbeddedCluster : IAsyncLifetime
 {
@@ -30,6 +31,7 @@ public sealed class EmbeddedCluster : IAsyncLifetime
     public const string KeyB = "key-of-tenant-b";
     public const string KeyTight = "key-of-tenant-tight";
     public const string KeyAdmin = "key-of-the-admin";
+    public const string KeyQuota = "key-of-tenant-quota";
     public const int MaxImageBytes = 256 * 1024;
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "starkv-gateway-tests", Guid.NewGuid().ToString("N"));
@@ -46,6 +48,9 @@ public sealed class EmbeddedCluster : IAsyncLifetime
     public Uri HealthAddress { get; private set; } = null!;
 
     public AgentGateway.AgentGatewayClient Client { get; private set; } = null!;
+
+    /// <summary>The channel under <see cref="Client"/>, for calls that send raw bytes.</summary>
+    public GrpcChannel Channel => _channel ?? throw new InvalidOperationException("The cluster has not started.");
 
     public static Metadata Bearer(string key) => new() { { "authorization", $"Bearer {key}" } };
 
@@ -68,6 +73,7 @@ public sealed class EmbeddedCluster : IAsyncLifetime
         AddTenant(settings, 1, "b", KeyB, maxSessions: 200, maxKvBytes: long.MaxValue, admin: false);
         AddTenant(settings, 2, "tight", KeyTight, maxSessions: 2, maxKvBytes: 20_000, admin: false);
         AddTenant(settings, 3, "ops", KeyAdmin, maxSessions: 10, maxKvBytes: long.MaxValue, admin: true);
+        AddTenant(settings, 4, "quota", KeyQuota, maxSessions: 1, maxKvBytes: long.MaxValue, admin: false);
 
         Settings = settings;
         _app = SiloHost.Build(new SiloLaunch

@@ -108,6 +108,8 @@ public sealed class GatewayTests(EmbeddedCluster cluster) : IClassFixture<Embedd
         Assert.InRange(bystander.Action.Point.Y, 0, 55);
         Assert.True(bystander.Figures.KvBytes < bystander.Figures.FullKvBytes);
         Assert.False(string.IsNullOrEmpty(bystander.Figures.Silo));
+        Assert.Equal(0.25, bystander.Figures.PreprocessMs);
+        Assert.True(bystander.Figures.CheckpointMs > 0, "the step's checkpoint time reaches the client");
     }
 
     [Fact]

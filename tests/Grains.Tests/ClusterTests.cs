@@ -140,7 +140,7 @@ public sealed class ClusterTests
 
         var drained = placements.Values.GroupBy(s => s).OrderByDescending(g => g.Count()).First().Key;
         var admin = new ClusterAdmin(cluster.Client, TimeProvider.System);
-        var outcome = await admin.DrainSiloAsync(drained, TimeSpan.FromSeconds(30), CancellationToken.None);
+        var outcome = await admin.DrainSiloAsync(drained, TimeSpan.FromSeconds(30), force: false, CancellationToken.None);
 
         Assert.Equal(0, outcome.RemainingSessions);
         Assert.Equal(placements.Values.Count(s => s == drained), outcome.MovedSessions);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Hosting;
@@ -36,7 +37,8 @@ public sealed class StarKvTestCluster : IAsyncDisposable
 
     public IClusterClient Client => Cluster.Client;
 
-    public static async Task<StarKvTestCluster> StartAsync(IReadOnlyList<TestSiloSpec> specs, TimeSpan? idleAfter = null, TimeSpan? shutdownMoveTimeout = null)
+    public static async Task<StarKvTestCluster> StartAsync(
+        IReadOnlyList<TestSiloSpec> specs, TimeSpan? idleAfter = null, TimeSpan? shutdownMoveTimeout = null, ILoggerProvider? logs = null, Action<string, IServiceCollection>? configureServices = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "starkv-tests", Guid.NewGuid().ToString("N"));
         var byName = new Dictionary<string, TestSiloSpec>(StringComparer.Ordinal);
@@ -55,6 +57,11 @@ public sealed class StarKvTestCluster : IAsyncDisposable
             }
 
             silo.AddStarKvGrains();
+            if (logs is not null)
+            {
+                silo.Services.AddSingleton(logs);
+            }
+
             silo.AddFileSystemGrainStorage(StarKvGrainsSiloExtensions.StorageName, o => o.RootPath = Path.Combine(root, "state"));
             silo.Services.AddSingleton<IModelRuntime>(spec.Runtime);
             silo.Services.AddFileSystemKvCheckpointStore(o => o.RootPath = Path.Combine(root, "kv"));
@@ -62,6 +69,8 @@ public sealed class StarKvTestCluster : IAsyncDisposable
             {
                 o.KvBudgetBytes = spec.KvBudgetBytes;
                 o.HighWatermark = spec.HighWatermark;
+                // The fake costs 1 KiB per token: a 25% session counts as 250 KiB until it holds more.
+                o.ExpectedSessionTokens = 1000;
             });
             silo.Services.Configure<LoadReportOptions>(o =>
             {
@@ -70,6 +79,7 @@ public sealed class StarKvTestCluster : IAsyncDisposable
                 o.IdleAfter = idleAfter ?? TimeSpan.FromMinutes(5);
                 o.ShutdownMoveTimeout = shutdownMoveTimeout ?? TimeSpan.FromSeconds(1);
             });
+            configureServices?.Invoke(root, silo.Services);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -92,14 +102,14 @@ public sealed class StarKvTestCluster : IAsyncDisposable
     public async Task<SessionSnapshot> CreateAsync(string tenant, string session, SessionConfig? config = null)
     {
         config ??= new SessionConfig { ModelId = "tiny", BudgetRatio = 0.25 };
-        RequestContext.Set("starkv.model", config.ModelId);
+        ModelContext.Set(config.ModelId, config.BudgetRatio, config.BudgetTokens);
         try
         {
             return await Session(tenant, session).CreateAsync(config);
         }
         finally
         {
-            RequestContext.Remove("starkv.model");
+            ModelContext.Clear();
         }
     }
 

@@ -15,6 +15,9 @@ var seed = new Option<int>("--seed") { Description = "Seed of the initial weight
 var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => 1 };
 var validateEvery = new Option<int>("--validate-every") { Description = "Steps between validations.", DefaultValueFactory = _ => 500 };
 var validationTasks = new Option<int>("--validation-tasks") { Description = "Validation tasks of each kind.", DefaultValueFactory = _ => 48 };
+var evictShare = new Option<double>("--evict-share") { Description = "Share of samples trained turn by turn on randomly evicted caches (0: none).", DefaultValueFactory = _ => 0 };
+var evictMin = new Option<double>("--evict-min") { Description = "Lowest kept ratio of an evicted cache.", DefaultValueFactory = _ => 0.08 };
+var evictMax = new Option<double>("--evict-max") { Description = "Highest kept ratio of an evicted cache.", DefaultValueFactory = _ => 0.6 };
 train.Options.Add(run);
 train.Options.Add(steps);
 train.Options.Add(batch);
@@ -24,6 +27,9 @@ train.Options.Add(seed);
 train.Options.Add(threads);
 train.Options.Add(validateEvery);
 train.Options.Add(validationTasks);
+train.Options.Add(evictShare);
+train.Options.Add(evictMin);
+train.Options.Add(evictMax);
 train.SetAction((parse, cancellationToken) =>
 {
     var options = new TrainingOptions
@@ -37,6 +43,7 @@ train.SetAction((parse, cancellationToken) =>
         Threads = parse.GetValue(threads),
         ValidateEvery = parse.GetValue(validateEvery),
         ValidationTasks = parse.GetValue(validationTasks),
+        Eviction = new KvEviction { Share = parse.GetValue(evictShare), MinRatio = parse.GetValue(evictMin), MaxRatio = parse.GetValue(evictMax) },
     };
     using var trainingRun = new TrainingRun(options);
     var interactive = AnsiConsole.Profile.Capabilities.Interactive;
@@ -90,9 +97,21 @@ suite.SetAction(parse =>
     return 0;
 });
 
-var root = new RootCommand("Trains and describes the tiny GUI agent of StarKV Cluster.") { train, suite };
+var export = new Command("export", "Writes a run's last saved state as the shipped Hugging Face folder, with training.json, the curve and the log.");
+var exportRun = new Option<DirectoryInfo>("--run") { Description = "The run folder.", Required = true };
+var exportOut = new Option<DirectoryInfo>("--out") { Description = "The model folder to write (for example models/tiny-gui-agent).", Required = true };
+export.Options.Add(exportRun);
+export.Options.Add(exportOut);
+export.SetAction(parse =>
+{
+    var training = StarKv.AgentTraining.Model.AgentExport.Write(parse.GetValue(exportRun)!.FullName, parse.GetValue(exportOut)!.FullName);
+    Console.WriteLine($"wrote {parse.GetValue(exportOut)!.FullName} ({training["steps_done"]} steps)");
+    return 0;
+});
+
+var root = new RootCommand("Trains and describes the tiny GUI agent of StarKV Cluster.") { train, suite, export };
 return await root.Parse(args).InvokeAsync();
 
 static string Describe(LogEntry entry) => entry.Validation is { } v
     ? string.Create(CultureInfo.InvariantCulture, $"step {entry.Step + 1}: validation grounding {v.Grounding:P1}, memory {v.Memory:P1}, action {v.Action:P1} ({v.Tasks} tasks)")
-    : string.Create(CultureInfo.InvariantCulture, $"step {entry.Step + 1}: loss {entry.Losses!.Total:F3} (reply {entry.Losses.Reply:F3}, digits {entry.Losses.Digits:F3}, attention {entry.Losses.Attention:F3}, inside {entry.Losses.Inside:F3}, position {entry.Losses.Position:F3}) lr {entry.LearningRate:E2} |g| {entry.GradientNorm:F2} {entry.Seconds:F1}s");
+    : string.Create(CultureInfo.InvariantCulture, $"step {entry.Step + 1}: loss {entry.Losses!.Total:F3} (reply {entry.Losses.Reply:F3}, digits {entry.Losses.Digits:F3}, attention {entry.Losses.Attention:F3}, inside {entry.Losses.Inside:F3}, position {entry.Losses.Position:F3}, content {entry.Losses.Content:F3}) lr {entry.LearningRate:E2} |g| {entry.GradientNorm:F2} {entry.Seconds:F1}s");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using StarKv.Compression;
+using StarKv.Compression.Tensors;
 using StarKv.Eval.Core.Benchmarks;
 using StarKv.Eval.Core.Graders;
 using StarKv.Eval.Core.Loaders;
@@ -205,7 +206,13 @@ public sealed class EvaluationRunner(IEvalProgress? progress = null)
             var step = episode.Steps[i];
             var image = step.Image.Read();
             var watch = Stopwatch.StartNew();
-            var outcome = session.Step(image, step.Instruction, cancellationToken);
+            StepOutcome outcome;
+            using (new QuietGcRegion())
+            {
+                // No collection during the step's native calls (long runs otherwise crash at random; see QuietGcRegion).
+                outcome = session.Step(image, step.Instruction, cancellationToken);
+            }
+
             var elapsed = watch.Elapsed.TotalMilliseconds;
             var prediction = ModelPrediction.Parse(outcome.Text, outcome.ScreenshotWidth, outcome.ScreenshotHeight, outcome.ResizedWidth, outcome.ResizedHeight, options.TupleSpace);
             var grade = benchmark.Grader.Grade(prediction, step);

@@ -12,5 +12,12 @@ public interface IKvCompressor
     /// <summary>The observation window W: how many trailing queries the caller passes and that are always kept.</summary>
     int WindowSize { get; }
 
+    /// <summary>
+    /// Whether the method scores with the column sums of the prefill's attention
+    /// (<see cref="LayerCompressionInput.PrefillColumnSums"/>): a caller that runs the model then asks the prefill to
+    /// accumulate them inside its attention instead of the method recomputing that attention.
+    /// </summary>
+    bool UsesPrefillColumnSums => false;
+
     LayerSelection Compress(LayerCompressionInput input);
 }

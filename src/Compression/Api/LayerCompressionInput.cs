@@ -17,6 +17,13 @@ public sealed record LayerCompressionInput
     /// </summary>
     public torch.Tensor? TurnQueries { get; init; }
 
+    /// <summary>
+    /// Σ over the turn's T queries and each KV group's r query heads of the attention probability every cached entry
+    /// received in this turn's prefill, fp32, as the model's attention computed it; null when the prefill did not
+    /// accumulate it (see <see cref="IKvCompressor.UsesPrefillColumnSums"/>). // [G, L]
+    /// </summary>
+    public torch.Tensor? PrefillColumnSums { get; init; }
+
     /// <summary>The layer's cached keys after rotary embedding, KV heads only. // [G, L, D]</summary>
     public required torch.Tensor Keys { get; init; }
 

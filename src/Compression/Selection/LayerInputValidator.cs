@@ -62,6 +62,13 @@ public static class LayerInputValidator
             }
         }
 
+        if (input.PrefillColumnSums is { } sums && (sums.dim() != 2 || sums.shape[0] != groups || sums.shape[1] != length))
+        {
+            throw new ArgumentException(
+                $"PrefillColumnSums has shape [{string.Join(", ", sums.shape)}]; expected [G = {groups}, L = {length}].",
+                nameof(input));
+        }
+
         if (input.LayerCount <= 0 || input.LayerIndex < 0 || input.LayerIndex >= input.LayerCount)
         {
             throw new ArgumentException(

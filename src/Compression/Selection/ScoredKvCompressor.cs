@@ -27,6 +27,9 @@ public abstract class ScoredKvCompressor : IKvCompressor
 
     public int WindowSize { get; }
 
+    /// <inheritdoc />
+    public virtual bool UsesPrefillColumnSums => false;
+
     /// <summary>Whether every KV head must hold the same entries (checked before scoring).</summary>
     protected virtual bool RequiresAlignedHeads => false;
 

@@ -44,7 +44,7 @@ public sealed partial class DomainErrorInterceptor(ILogger<DomainErrorIntercepto
                 case StarKvException domain:
                     return new Status(Code(domain.Kind), domain.Message);
                 case ArgumentException argument:
-                    return new Status(StatusCode.InvalidArgument, argument.Message);
+                    return new Status(StatusCode.InvalidArgument, ErrorMessages.Plain(argument));
                 case OperationCanceledException:
                     return new Status(StatusCode.Cancelled, "The call was cancelled.");
                 case OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException:

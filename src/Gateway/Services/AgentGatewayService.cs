@@ -1,6 +1,6 @@
 using Grpc.Core;
+using StarKv.Gateway.Sessions;
 using StarKv.Gateway.Tenants;
-using StarKv.Telemetry;
 using StarKv.Gateway.Validation;
 using StarKv.Grains.Admin;
 using StarKv.Grains.Errors;
@@ -8,105 +8,122 @@ using StarKv.Grains.Placement;
 using StarKv.Grains.Sessions;
 using StarKv.Grains.Tenants;
 using StarKv.Protos.V1;
+using StarKv.Telemetry;
 
 namespace StarKv.Gateway.Services;
 
 /// <summary>
-/// The public gRPC service: every call is already authenticated (<see cref="TenantAuthenticationInterceptor"/>); inputs
-/// are validated here, then routed to the trajectory grain keyed <c>tenant/session</c>. Errors are domain exceptions,
-/// mapped to status codes by <see cref="Errors.DomainErrorInterceptor"/>.
+/// The public gRPC service (bound by <see cref="AgentGatewayMethods"/>): every call is already authenticated
+/// (<see cref="TenantAuthenticationInterceptor"/>); inputs are validated here, then routed to the trajectory grain keyed
+/// <c>tenant/session</c> through <see cref="SessionCalls"/>. Errors are domain exceptions, mapped to status codes by
+/// <see cref="Errors.DomainErrorInterceptor"/>.
 /// </summary>
-public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator validator, ClusterAdmin admin, TimeProvider clock) : AgentGateway.AgentGatewayBase
+public sealed partial class AgentGatewayService(
+    IGrainFactory grains,
+    SessionCalls sessions,
+    StepInputValidator validator,
+    ClusterAdmin admin,
+    TimeProvider clock,
+    ILogger<AgentGatewayService> logger)
 {
-    public override async Task<SessionInfo> CreateSession(CreateSessionRequest request, ServerCallContext context)
+    /// <summary>How long a question to the cluster's load view may take before the call answers UNAVAILABLE.</summary>
+    private static readonly TimeSpan ClusterQueryTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task<SessionInfo> CreateSession(CreateSessionRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
         var tenant = TenantAuthenticationInterceptor.TenantOf(context);
         var key = KeyOf(tenant.Id, request.SessionId);
         var config = ProtoMapping.ToConfig(request);
         config.Validate();
 
-        var choice = await grains.GetGrain<ISiloLoadRegistryGrain>(0).ChooseSiloAsync(config.ModelId, excludeSilo: null).ConfigureAwait(false);
+        var choice = await AskClusterAsync(grains.GetGrain<ISiloLoadRegistryGrain>(0).ChooseSiloAsync(config.ModelId, excludeSilo: null), context.CancellationToken).ConfigureAwait(false);
         if (choice.Silo is null)
         {
             throw StarKvException.ResourceExhausted($"No silo can take a new session: {choice.Reason}.");
         }
 
-        var ledger = grains.GetGrain<ITenantLedgerGrain>(tenant.Id);
-        await ledger.ReserveSessionAsync(key.Session, tenant.MaxSessions).ConfigureAwait(false);
-        RequestContext.Set(Grains.Placement.ModelContext.Key, config.ModelId);
+        // The slot goes back to the tenant whatever fails before the session exists.
+        await using var slot = await SessionReservation.ReserveAsync(
+            grains.GetGrain<ITenantLedgerGrain>(tenant.Id), key.Session, tenant.MaxSessions, error => LogReleaseFailed(logger, error, key.ToString())).ConfigureAwait(false);
+        ModelContext.Set(config.ModelId, config.BudgetRatio, config.BudgetTokens);
         try
         {
-            var snapshot = await Trajectory(key).CreateAsync(config).ConfigureAwait(false);
+            var snapshot = await sessions.RunAsync(key, (grain, token) => grain.CreateAsync(config, token), context.CancellationToken).ConfigureAwait(false);
+            slot.Keep();
             return ProtoMapping.ToInfo(snapshot);
-        }
-        catch (StarKvException error) when (error.Kind != StarKvErrorKind.AlreadyExists)
-        {
-            await ledger.ReleaseSessionAsync(key.Session).ConfigureAwait(false);
-            throw;
         }
         finally
         {
-            RequestContext.Remove(Grains.Placement.ModelContext.Key);
+            ModelContext.Clear();
         }
     }
 
-    public override async Task<StepResult> Step(StepRequest request, ServerCallContext context)
+    public async Task<StepResult> Step(StepRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await StepAsync(request, TenantAuthenticationInterceptor.TenantOf(context)).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(context);
+        return await StepAsync(request, TenantAuthenticationInterceptor.TenantOf(context), context.CancellationToken).ConfigureAwait(false);
     }
 
-    public override async Task Run(IAsyncStreamReader<StepRequest> requestStream, IServerStreamWriter<StepResult> responseStream, ServerCallContext context)
+    public async Task Run(IAsyncStreamReader<StepRequest> requestStream, IServerStreamWriter<StepResult> responseStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
         var tenant = TenantAuthenticationInterceptor.TenantOf(context);
         await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
         {
-            var result = await StepAsync(request, tenant).ConfigureAwait(false);
+            var result = await StepAsync(request, tenant, context.CancellationToken).ConfigureAwait(false);
             await responseStream.WriteAsync(result, context.CancellationToken).ConfigureAwait(false);
         }
     }
 
-    public override async Task<SessionInfo> GetSession(GetSessionRequest request, ServerCallContext context)
+    public async Task<SessionInfo> GetSession(GetSessionRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
         var key = KeyOf(TenantAuthenticationInterceptor.TenantOf(context).Id, request.SessionId);
-        return ProtoMapping.ToInfo(await Trajectory(key).GetAsync().ConfigureAwait(false));
+        return ProtoMapping.ToInfo(await sessions.RunAsync(key, (grain, token) => grain.GetAsync(token), context.CancellationToken).ConfigureAwait(false));
     }
 
-    public override async Task<CloseSessionResponse> CloseSession(CloseSessionRequest request, ServerCallContext context)
+    public async Task<CloseSessionResponse> CloseSession(CloseSessionRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
         var tenant = TenantAuthenticationInterceptor.TenantOf(context);
         var key = KeyOf(tenant.Id, request.SessionId);
-        var steps = await Trajectory(key).CloseAsync().ConfigureAwait(false);
+        var steps = await sessions.RunAsync(key, (grain, token) => grain.CloseAsync(token), context.CancellationToken).ConfigureAwait(false);
         await grains.GetGrain<ITenantLedgerGrain>(tenant.Id).ReleaseSessionAsync(key.Session).ConfigureAwait(false);
         return new CloseSessionResponse { StepsTaken = steps };
     }
 
-    public override async Task<ListSilosResponse> ListSilos(ListSilosRequest request, ServerCallContext context)
+    public async Task<ListSilosResponse> ListSilos(ListSilosRequest request, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         RequireAdmin(context);
         var now = clock.GetUtcNow().UtcDateTime;
         var response = new ListSilosResponse();
-        response.Silos.AddRange((await admin.ListSilosAsync().ConfigureAwait(false)).OrderBy(r => r.Silo, StringComparer.Ordinal).Select(r => ProtoMapping.ToSiloLoad(r, now)));
+        var reports = await AskClusterAsync(admin.ListSilosAsync(), context.CancellationToken).ConfigureAwait(false);
+        response.Silos.AddRange(reports.OrderBy(r => r.Silo, StringComparer.Ordinal).Select(r => ProtoMapping.ToSiloLoad(r, now)));
         return response;
     }
 
-    public override async Task<MigrateSessionResponse> MigrateSession(MigrateSessionRequest request, ServerCallContext context)
+    public async Task<MigrateSessionResponse> MigrateSession(MigrateSessionRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
         var caller = RequireAdmin(context);
         var key = KeyOf(string.IsNullOrEmpty(request.Tenant) ? caller.Id : request.Tenant, request.SessionId);
         var ticket = await admin.MigrateSessionAsync(key, request.TargetSilo).ConfigureAwait(false);
         return new MigrateSessionResponse { FromSilo = ticket.FromSilo, ToSilo = ticket.ToSilo };
     }
 
-    public override async Task<DrainSiloResponse> DrainSilo(DrainSiloRequest request, ServerCallContext context)
+    public async Task<DrainSiloResponse> DrainSilo(DrainSiloRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
         RequireAdmin(context);
         if (request.TimeoutSeconds < 0)
         {
@@ -114,11 +131,20 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
         }
 
         var timeout = TimeSpan.FromSeconds(request.TimeoutSeconds == 0 ? 60 : request.TimeoutSeconds);
-        var outcome = await admin.DrainSiloAsync(request.Silo, timeout, context.CancellationToken).ConfigureAwait(false);
+        var outcome = await admin.DrainSiloAsync(request.Silo, timeout, request.Force, context.CancellationToken).ConfigureAwait(false);
         return new DrainSiloResponse { MovedSessions = outcome.MovedSessions, RemainingSessions = outcome.RemainingSessions };
     }
 
-    private async Task<StepResult> StepAsync(StepRequest request, Configuration.TenantOptions tenant)
+    public async Task<SiloLoad> UndrainSilo(UndrainSiloRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        RequireAdmin(context);
+        var report = await admin.UndrainSiloAsync(request.Silo, ClusterQueryTimeout, context.CancellationToken).ConfigureAwait(false);
+        return ProtoMapping.ToSiloLoad(report, clock.GetUtcNow().UtcDateTime);
+    }
+
+    private async Task<StepResult> StepAsync(StepRequest request, Configuration.TenantOptions tenant, CancellationToken cancellationToken)
     {
         var key = KeyOf(tenant.Id, request.SessionId);
         var started = clock.GetTimestamp();
@@ -133,18 +159,30 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
                 $"Tenant '{tenant.Id}' holds {usage.KvBytes} KV bytes across {usage.Sessions} sessions, at its quota (MaxKvBytes = {tenant.MaxKvBytes}); close a session first.");
         }
 
-        var record = await Trajectory(key).StepAsync(new StepInput
+        var input = new StepInput
         {
             StepIndex = request.StepIndex,
             Screenshot = request.Screenshot.ToByteArray(),
             Instruction = request.Instruction,
-        }).ConfigureAwait(false);
+        };
+        var record = await sessions.RunAsync(key, (grain, token) => grain.StepAsync(input, token), cancellationToken).ConfigureAwait(false);
         span?.SetTag(StarKvAttributes.Silo, record.Figures.Silo).SetTag(StarKvAttributes.Replayed, record.Replayed);
         StarKvTelemetry.RecordStepLatency(tenant.Id, clock.GetElapsedTime(started));
         return ProtoMapping.ToResult(key.Session, record);
     }
 
-    private ITrajectoryGrain Trajectory(SessionKey key) => grains.GetGrain<ITrajectoryGrain>(key.ToString());
+    /// <summary>A question to the cluster's load view; UNAVAILABLE when no silo answers in time (one may have just died).</summary>
+    private static async Task<T> AskClusterAsync<T>(Task<T> question, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await question.WaitAsync(ClusterQueryTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException error)
+        {
+            throw StarKvException.Unavailable($"The cluster did not answer within {ClusterQueryTimeout.TotalSeconds:0} s (a silo may have just left it); retry.", error);
+        }
+    }
 
     private static SessionKey KeyOf(string tenant, string sessionId)
     {
@@ -154,7 +192,7 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
         }
         catch (ArgumentException error)
         {
-            throw StarKvException.InvalidArgument($"session_id is invalid: {error.Message}");
+            throw StarKvException.InvalidArgument($"session_id is invalid: {ErrorMessages.Plain(error)}");
         }
     }
 
@@ -163,6 +201,9 @@ public sealed class AgentGatewayService(IGrainFactory grains, StepInputValidator
         var tenant = TenantAuthenticationInterceptor.TenantOf(context);
         return tenant.Admin
             ? tenant
-            : throw new StarKvException(StarKvErrorKind.PermissionDenied, $"Tenant '{tenant.Id}' may not call admin operations (StarKv:Tenants entry has Admin = false).");
+            : throw StarKvException.PermissionDenied($"Tenant '{tenant.Id}' may not call admin operations (StarKv:Tenants entry has Admin = false).");
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The session slot of {Session} could not be given back to its tenant; the tenant's ledger reconciles it at its quota")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception error, string session);
 }

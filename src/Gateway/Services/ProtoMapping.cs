@@ -1,3 +1,4 @@
+using StarKv.Grains.Errors;
 using StarKv.Grains.Placement;
 using StarKv.Grains.Sessions;
 using StarKv.Protos.V1;
@@ -13,6 +14,12 @@ public static class ProtoMapping
     {
         ArgumentNullException.ThrowIfNull(request);
         var options = request.Options ?? new Protos.V1.SessionOptions();
+        if (!Enum.IsDefined(options.Mode))
+        {
+            throw StarKvException.InvalidArgument(
+                $"options.mode {(int)options.Mode} is not a SessionMode of the contract ({string.Join(", ", Protos.V1.SessionOptions.Descriptor.FindFieldByName("mode").EnumType.Values.Select(v => $"{v.Number} = {v.Name}"))}).");
+        }
+
         var config = new SessionConfig
         {
             ModelId = request.Model,
@@ -90,6 +97,8 @@ public static class ProtoMapping
                 CompressMs = figures.CompressMs,
                 DecodeMs = figures.DecodeMs,
                 Silo = figures.Silo,
+                PreprocessMs = figures.PreprocessMs,
+                CheckpointMs = figures.CheckpointMs,
             },
         };
         result.Figures.KeptPerLayer.AddRange(figures.KeptPerLayer);

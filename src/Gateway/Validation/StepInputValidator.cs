@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using StarKv.Gateway.Configuration;
 using StarKv.Grains.Errors;
@@ -46,6 +47,14 @@ public sealed class StepInputValidator(IOptionsMonitor<GatewayOptions> options)
         if (header.Width > MaxSide || header.Height > MaxSide)
         {
             throw StarKvException.InvalidArgument($"screenshot is {header.Width}×{header.Height} pixels; neither side may exceed {MaxSide}.");
+        }
+
+        // From the header, before anything is decoded: a few hundred compressed bytes can declare gigabytes of pixels.
+        var pixels = (long)header.Width * header.Height;
+        if (pixels > limits.MaxImagePixels)
+        {
+            throw StarKvException.InvalidArgument(string.Create(CultureInfo.InvariantCulture,
+                $"screenshot is {header.Width}×{header.Height} = {pixels:N0} pixels; the limit (StarKv:Gateway:MaxImagePixels) is {limits.MaxImagePixels:N0}."));
         }
 
         if (string.IsNullOrWhiteSpace(instruction))

@@ -14,6 +14,9 @@ public enum ImageDecodeFailure
 
     /// <summary>The header declares a width or height of zero.</summary>
     ZeroDimensions,
+
+    /// <summary>The header declares more pixels than the decoder accepts (<see cref="DecodeLimits.MaxPixels"/>).</summary>
+    TooManyPixels,
 }
 
 /// <summary>Image bytes that are not a decodable PNG or JPEG; <see cref="Failure"/> says which way.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using SkiaSharp;
 
 namespace StarKv.GpuWorker.Images;
@@ -23,9 +24,15 @@ public static class ImageDecoder
 
     private static ReadOnlySpan<byte> JpegSignature => [0xFF, 0xD8, 0xFF];
 
-    /// <summary>Decodes PNG or JPEG bytes; throws <see cref="ImageDecodeException"/> naming what is wrong.</summary>
-    public static RgbImage Decode(ReadOnlySpan<byte> bytes, AlphaHandling alpha = AlphaHandling.Drop)
+    /// <summary>
+    /// Decodes PNG or JPEG bytes; throws <see cref="ImageDecodeException"/> naming what is wrong. The pixel count is checked
+    /// against <paramref name="limits"/> from the header, before any pixel memory is allocated, and an image above
+    /// <see cref="DecodeLimits.ShrinkAbovePixels"/> is shrunk while decoding: a JPEG by libjpeg's DCT scaling (its
+    /// full-size pixels never exist), a PNG box-filtered straight from Skia's RGBA (Skia cannot scale PNGs).
+    /// </summary>
+    public static RgbImage Decode(ReadOnlySpan<byte> bytes, AlphaHandling alpha = AlphaHandling.Drop, DecodeLimits? limits = null)
     {
+        limits ??= DecodeLimits.Default;
         if (bytes.IsEmpty)
         {
             throw new ImageDecodeException(ImageDecodeFailure.EmptyInput, "The image is empty input: zero bytes were given.");
@@ -43,7 +50,7 @@ public static class ImageDecoder
         var format = isPng ? "PNG" : "JPEG";
         if (isPng)
         {
-            CheckPngHeader(bytes);
+            CheckPngHeader(bytes, limits);
         }
 
         using var data = SKData.CreateCopy(bytes);
@@ -56,18 +63,99 @@ public static class ImageDecoder
             throw new ImageDecodeException(ImageDecodeFailure.ZeroDimensions, $"The {format} image has zero dimensions ({width}×{height}).");
         }
 
+        CheckPixels(format, width, height, limits);
+        var factor = limits.ShrinkFactor(width, height);
+        if (factor > 1)
+        {
+            return isJpeg ? DecodeScaledJpeg(codec, width, height, factor, alpha) : DecodeShrunkRows(codec, format, width, height, factor, alpha);
+        }
+
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var result = codec.GetPixels(info, out var rgba); // [height, width, 4]
         if (result != SKCodecResult.Success)
         {
-            var what = result == SKCodecResult.IncompleteInput ? "truncated" : $"damaged ({result})";
-            throw new ImageDecodeException(ImageDecodeFailure.CorruptData, $"The {format} data is corrupt: the {width}×{height} image is {what}.");
+            throw Corrupt(format, width, height, result);
         }
 
         return new RgbImage(width, height, ToRgb(rgba, width * height, alpha));
     }
 
-    private static void CheckPngHeader(ReadOnlySpan<byte> bytes)
+    /// <summary>JPEG: libjpeg decodes at 1/2, 1/4 or 1/8 scale directly (its IDCT skips the detail), the closest at or above 1/factor.</summary>
+    private static RgbImage DecodeScaledJpeg(SKCodec codec, int width, int height, int factor, AlphaHandling alpha)
+    {
+        var size = codec.GetScaledDimensions(1f / factor);
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var result = codec.GetPixels(info, out var rgba);
+        if (result != SKCodecResult.Success)
+        {
+            throw Corrupt("JPEG", width, height, result);
+        }
+
+        return new RgbImage(size.Width, size.Height, ToRgb(rgba, size.Width * size.Height, alpha));
+    }
+
+    /// <summary>
+    /// PNG: Skia has no scaled PNG decoding, so the RGBA pixels are decoded (bounded by <see cref="DecodeLimits.MaxPixels"/>)
+    /// and each <paramref name="factor"/> × <paramref name="factor"/> block is averaged into one RGB pixel (after alpha
+    /// handling) straight from them: the full-size RGB copy and the bicubic resize of the full image never happen.
+    /// </summary>
+    private static RgbImage DecodeShrunkRows(SKCodec codec, string format, int width, int height, int factor, AlphaHandling alpha)
+    {
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var result = codec.GetPixels(info, out var rgba); // [height, width, 4]
+        if (result != SKCodecResult.Success)
+        {
+            throw Corrupt(format, width, height, result);
+        }
+
+        int outWidth = width / factor, outHeight = height / factor;
+        var rowBytes = width * 4;
+        var sums = new int[outWidth * 3];
+        var rgb = new byte[outWidth * outHeight * 3];
+        var area = factor * factor;
+        for (var y = 0; y < outHeight; y++)
+        {
+            Array.Clear(sums);
+            for (var r = 0; r < factor; r++)
+            {
+                var row = rgba.AsSpan(((y * factor) + r) * rowBytes, rowBytes);
+                for (var x = 0; x < outWidth * factor; x++)
+                {
+                    int a = alpha == AlphaHandling.CompositeOnWhite ? row[(x * 4) + 3] : 255;
+                    var cell = (x / factor) * 3;
+                    for (var c = 0; c < 3; c++)
+                    {
+                        int value = row[(x * 4) + c];
+                        sums[cell + c] += a == 255 ? value : ((value * a) + (255 * (255 - a)) + 127) / 255;
+                    }
+                }
+            }
+
+            for (var i = 0; i < sums.Length; i++)
+            {
+                rgb[(y * outWidth * 3) + i] = (byte)((sums[i] + (area / 2)) / area);
+            }
+        }
+
+        return new RgbImage(outWidth, outHeight, rgb);
+    }
+
+    private static void CheckPixels(string format, long width, long height, DecodeLimits limits)
+    {
+        if (width * height > limits.MaxPixels)
+        {
+            throw new ImageDecodeException(ImageDecodeFailure.TooManyPixels, string.Create(CultureInfo.InvariantCulture,
+                $"The {format} image is {width}×{height} = {width * height:N0} pixels; at most {limits.MaxPixels:N0} are decoded."));
+        }
+    }
+
+    private static ImageDecodeException Corrupt(string format, int width, int height, SKCodecResult result)
+    {
+        var what = result == SKCodecResult.IncompleteInput ? "truncated" : $"damaged ({result})";
+        return new ImageDecodeException(ImageDecodeFailure.CorruptData, $"The {format} data is corrupt: the {width}×{height} image is {what}.");
+    }
+
+    private static void CheckPngHeader(ReadOnlySpan<byte> bytes, DecodeLimits limits)
     {
         // IHDR is the first chunk: length (4), "IHDR" (4), width (4), height (4) after the 8-byte signature.
         if (bytes.Length < 24 || !bytes.Slice(12, 4).SequenceEqual("IHDR"u8))
@@ -81,6 +169,8 @@ public static class ImageDecoder
         {
             throw new ImageDecodeException(ImageDecodeFailure.ZeroDimensions, $"The PNG image has zero dimensions ({width}×{height}).");
         }
+
+        CheckPixels("PNG", width, height, limits);
     }
 
     /// <summary>RGBA (unpremultiplied) to RGB: alpha dropped, or the colour over white, <c>c·a/255 + 255·(1 − a/255)</c> rounded.</summary>

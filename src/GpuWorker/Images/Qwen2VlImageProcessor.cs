@@ -11,11 +11,16 @@ namespace StarKv.GpuWorker.Images;
 /// </summary>
 public static class Qwen2VlImageProcessor
 {
-    /// <summary>Preprocesses PNG or JPEG bytes; throws <see cref="ImageDecodeException"/> on undecodable bytes.</summary>
+    /// <summary>
+    /// Preprocesses PNG or JPEG bytes; throws <see cref="ImageDecodeException"/> on undecodable bytes or too many pixels.
+    /// An image above <see cref="DecodeLimits.ShrinkAbovePixels"/> (or four times <c>max_pixels</c>, if that is more) is
+    /// decoded shrunk before the bicubic resize, so it is not Pillow-exact; everything smaller is.
+    /// </summary>
     public static PreprocessedImage Process(ReadOnlySpan<byte> bytes, ImageProcessorConfig config, torch.Device device)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Process(ImageDecoder.Decode(bytes, config.Alpha), config, device);
+        var limits = DecodeLimits.Default with { ShrinkAbovePixels = Math.Max(DecodeLimits.DefaultShrinkAbovePixels, 4L * config.MaxPixels) };
+        return Process(ImageDecoder.Decode(bytes, config.Alpha, limits), config, device);
     }
 
     /// <summary>Preprocesses an already decoded image.</summary>

@@ -19,4 +19,11 @@ public sealed record LayerAttentionCapture(
     int LayerCount,
     torch.Tensor TurnQueries,
     LayerKvCache Cache,
-    torch.Tensor HiddenStatesIn);
+    torch.Tensor HiddenStatesIn)
+{
+    /// <summary>
+    /// When the prefill was asked for them: Σ over the turn's queries and each KV group's query heads of the attention
+    /// probability every entry of <see cref="Cache"/> received in this layer, fp32 (what H2O scores with). // [G, N]
+    /// </summary>
+    public torch.Tensor? ColumnSums { get; init; }
+}

@@ -190,6 +190,10 @@ public sealed class Qwen25VlModel : IDisposable
     /// the embeddings) and the final normalised output, each <c>[T, hidden]</c> in the model dtype; the caller
     /// disposes them.
     /// </param>
+    /// <param name="attentionColumnSums">
+    /// Whether each layer's attention also accumulates the column sums of its attention probabilities and passes them in
+    /// <see cref="LayerAttentionCapture.ColumnSums"/> (an explicit-softmax attention, for H2O).
+    /// </param>
     public torch.Tensor Prefill(
         IReadOnlyList<int> ids,
         torch.Tensor? imageFeatures,
@@ -197,12 +201,13 @@ public sealed class Qwen25VlModel : IDisposable
         IReadOnlyList<TokenInfo> bookkeeping,
         KvCache cache,
         Action<LayerAttentionCapture>? afterLayerAttention = null,
-        IList<torch.Tensor>? hiddenStates = null)
+        IList<torch.Tensor>? hiddenStates = null,
+        bool attentionColumnSums = false)
     {
         CheckTurn(ids, positions, bookkeeping, cache);
         using var noGrad = InferenceOnly();
         using var scope = torch.NewDisposeScope();
-        var normed = RunLayers(ids, imageFeatures, positions, bookkeeping, cache, afterLayerAttention, hiddenStates); // [T, hidden]
+        var normed = RunLayers(ids, imageFeatures, positions, bookkeeping, cache, afterLayerAttention, hiddenStates, attentionColumnSums); // [T, hidden]
         var logits = Logits(normed[-1]); // [vocab]
         return logits.MoveToOuterDisposeScope();
     }
@@ -222,7 +227,7 @@ public sealed class Qwen25VlModel : IDisposable
     {
         CheckTurn(ids, positions, bookkeeping, cache);
         using var noGrad = InferenceOnly();
-        return RunLayers(ids, imageFeatures, positions, bookkeeping, cache, afterLayerAttention, null);
+        return RunLayers(ids, imageFeatures, positions, bookkeeping, cache, afterLayerAttention, null, attentionColumnSums: false);
     }
 
     /// <summary>The LM head on final normalised hidden states, in fp32. // [..., vocab]</summary>
@@ -269,7 +274,8 @@ public sealed class Qwen25VlModel : IDisposable
         IReadOnlyList<TokenInfo> bookkeeping,
         KvCache cache,
         Action<LayerAttentionCapture>? afterLayerAttention,
-        IList<torch.Tensor>? hiddenStates)
+        IList<torch.Tensor>? hiddenStates,
+        bool attentionColumnSums)
     {
         using var scope = torch.NewDisposeScope();
         var text = Config.Text;
@@ -282,8 +288,8 @@ public sealed class Qwen25VlModel : IDisposable
             torch.Tensor next;
             using (var layerScope = torch.NewDisposeScope())
             {
-                var (attention, queries) = layer.Attention.Forward(layer.InputNorm.Forward(x), cos, sin, cache[l], bookkeeping);
-                afterLayerAttention?.Invoke(new LayerAttentionCapture(l, _layers.Length, queries, cache[l], x));
+                var (attention, queries, columnSums) = layer.Attention.Forward(layer.InputNorm.Forward(x), cos, sin, cache[l], bookkeeping, attentionColumnSums);
+                afterLayerAttention?.Invoke(new LayerAttentionCapture(l, _layers.Length, queries, cache[l], x) { ColumnSums = columnSums });
                 var h = x + attention; // [T, hidden]
                 next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [T, hidden]
             }

@@ -20,9 +20,10 @@ public sealed class Qwen25VlRuntime : IModelRuntime
     private readonly CompressorFactory _compressors = new CompressorFactory();
     private bool _disposed;
 
-    internal Qwen25VlRuntime(string modelId, Qwen25VlModel model, Qwen2Tokenizer tokenizer)
+    internal Qwen25VlRuntime(string modelId, Qwen25VlModel model, Qwen2Tokenizer tokenizer, PromptLimits? limits = null)
     {
         ModelId = modelId;
+        Limits = limits ?? PromptLimits.Default;
         Model = model;
         Tokenizer = tokenizer;
         Fingerprint = model.Config.Fingerprint();
@@ -43,6 +44,9 @@ public sealed class Qwen25VlRuntime : IModelRuntime
 
     public Qwen25VlModel Model { get; }
 
+    /// <summary>The bounds on what a session's steps may make the model read (tokens after the chat template).</summary>
+    public PromptLimits Limits { get; }
+
     /// <summary>Held by a session while it runs the model (a step, or re-encoding screenshots on restore).</summary>
     internal Lock ExecutionGate { get; } = new();
 
@@ -54,7 +58,7 @@ public sealed class Qwen25VlRuntime : IModelRuntime
     /// Loads a Hugging Face checkpoint folder. The weights are read onto the CPU in <paramref name="dtype"/>, copied onto
     /// <paramref name="device"/> by the model, and the read copy is freed, so the device holds one copy only.
     /// </summary>
-    public static Qwen25VlRuntime LoadFolder(string folder, string modelId, torch.Device device, torch.ScalarType dtype)
+    public static Qwen25VlRuntime LoadFolder(string folder, string modelId, torch.Device device, torch.ScalarType dtype, PromptLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
@@ -67,25 +71,26 @@ public sealed class Qwen25VlRuntime : IModelRuntime
             tokenizer = checkpoint.Tokenizer;
         }
 
-        return new Qwen25VlRuntime(modelId, model, tokenizer);
+        return new Qwen25VlRuntime(modelId, model, tokenizer, limits);
     }
 
     /// <summary>
     /// Loads the built-in tiny model (fp32), writing it into <paramref name="cacheFolder"/> first unless the folder
     /// already holds it intact; then the same loader as <see cref="LoadFolder"/>. Its id is "tiny".
     /// </summary>
-    public static Qwen25VlRuntime LoadBuiltInTiny(string cacheFolder, torch.Device device)
+    public static Qwen25VlRuntime LoadBuiltInTiny(string cacheFolder, torch.Device device, PromptLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(cacheFolder);
         TinyModelFolder.EnsureWritten(cacheFolder, TinyModelFolder.DefaultSeed);
-        return LoadFolder(cacheFolder, "tiny", device, torch.ScalarType.Float32);
+        return LoadFolder(cacheFolder, "tiny", device, torch.ScalarType.Float32, limits);
     }
 
-    /// <exception cref="ArgumentException">An unknown method (the message lists the known ones), a budget outside (0, 1] or below one token, or fewer than one new token.</exception>
+    /// <exception cref="ArgumentException">An unknown method (the message lists the known ones), a budget outside (0, 1] or below one token, fewer than one new token, or a task longer than <see cref="Limits"/> allow.</exception>
     public IAgentSession CreateSession(SessionOptions options)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         Validate(options);
+        Limits.CheckTask(Tokenizer, options.Task);
         return new AgentSession(this, options, _compressors.Create(options.Method, new CompressorOptions { Seed = options.Seed }));
     }
 
@@ -106,19 +111,55 @@ public sealed class Qwen25VlRuntime : IModelRuntime
     public IAgentSession RestoreSession(ReadOnlySpan<byte> checkpoint)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var saved = SessionCheckpoint.Read(checkpoint, Fingerprint);
+        return Restore([SessionCheckpoint.Read(checkpoint.ToArray(), Fingerprint, hashed: true)]);
+    }
+
+    /// <exception cref="SessionCheckpointException">Another model's or format version's checkpoint, damaged bytes, or a chain that does not start with a full checkpoint or has a gap.</exception>
+    public IAgentSession RestoreSession(IReadOnlyList<ReadOnlyMemory<byte>> chain)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(chain);
+        if (chain.Count == 0)
+        {
+            throw new SessionCheckpointException("A checkpoint chain holds at least its full checkpoint; this one is empty.");
+        }
+
+        var read = new List<SessionCheckpoint>(chain.Count);
         try
         {
-            Validate(saved.Options);
+            foreach (var bytes in chain)
+            {
+                read.Add(SessionCheckpoint.Read(bytes, Fingerprint, hashed: false));
+            }
+        }
+        catch
+        {
+            read.ForEach(c => c.Dispose());
+            throw;
+        }
+
+        return Restore(read);
+    }
+
+    private AgentSession Restore(List<SessionCheckpoint> chain)
+    {
+        var options = chain[0].Options;
+        try
+        {
+            Validate(options);
         }
         catch (ArgumentException e)
         {
-            saved.Dispose();
+            foreach (var saved in chain)
+            {
+                saved.Dispose();
+            }
+
             throw new SessionCheckpointException($"The session checkpoint holds invalid options: {e.Message}", e);
         }
 
-        var compressor = _compressors.Create(saved.Options.Method, new CompressorOptions { Seed = saved.Options.Seed });
-        return AgentSession.Restore(this, saved, compressor);
+        var compressor = _compressors.Create(options.Method, new CompressorOptions { Seed = options.Seed });
+        return AgentSession.Restore(this, chain, compressor);
     }
 
     public void Dispose()

@@ -39,11 +39,18 @@ namespace StarKv.GpuWorker.Sessions;
 /// </para>
 /// <para>
 /// Failure: a step that fails after it began changing the session (a compressor throws, the token is cancelled
-/// between layers or decode tokens) restores the session to its state before the step: the cache is copied on its
-/// device before the prefill (a copy of the compressed cache, small next to the step's activations) and the
-/// compressor state is saved as bytes. An undecodable screenshot fails before anything changes. Sessions take one
-/// step at a time; a concurrent call fails with <see cref="InvalidOperationException"/>. Steps of all sessions of
-/// a runtime are serialised by the runtime.
+/// between layers or decode tokens) restores the session to its state before the step without copying the cache: the
+/// cache remembers its committed entries and keeps the storage a compression replaced until the step commits
+/// (<see cref="KvCache.BeginStep"/>, <see cref="KvCache.Rollback"/>), and the compressor state is saved as bytes. An
+/// undecodable screenshot fails before anything changes. Sessions take one step at a time; a concurrent call fails
+/// with <see cref="InvalidOperationException"/>. The screenshot is decoded, resized and normalised before the
+/// runtime's lock (<see cref="StepFigures.PreprocessMs"/>, span <c>preprocess</c>); the model's work of all sessions of
+/// a runtime is serialised by the runtime.
+/// </para>
+/// <para>
+/// Checkpoints: <see cref="CaptureCheckpoint"/> takes the whole session or, right after a step, what the step changed
+/// (per layer, the committed entries each head kept and its new entries; the new history, pending tokens, positions
+/// and compressor state), referencing the cache's entries instead of copying them.
 /// </para>
 /// </summary>
 public sealed class AgentSession : IAgentSession
@@ -63,6 +70,7 @@ public sealed class AgentSession : IAgentSession
     private float[]? _lastPromptLogits;
     private IReadOnlyList<IReadOnlyList<TokenInfo>>[]? _lastReprefillTokens; // [layer][head][entry] of the last re-prefilled cache
     private int _busy;
+    private int _capturedSteps = -1; // StepsTaken at the last checkpoint capture (or restore); -1: none
     private bool _disposed;
 
     internal AgentSession(Qwen25VlRuntime runtime, SessionOptions options, IKvCompressor compressor)
@@ -146,6 +154,7 @@ public sealed class AgentSession : IAgentSession
     {
         ArgumentNullException.ThrowIfNull(instruction);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _runtime.Limits.CheckInstruction(_runtime.Tokenizer, instruction);
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             throw new InvalidOperationException("A step of this session is already running; a session takes one step at a time.");
@@ -154,11 +163,15 @@ public sealed class AgentSession : IAgentSession
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var gate = _runtime.ExecutionGate.EnterScope();
-            using var noGrad = torch.no_grad();
-            return Options.Mode == SessionMode.RetainedCache
-                ? StepRetained(screenshot, instruction, cancellationToken)
-                : StepReprefill(screenshot, instruction, cancellationToken);
+            var (image, preprocessMs) = Preprocess(screenshot.Span);
+            using (image)
+            {
+                using var gate = _runtime.ExecutionGate.EnterScope();
+                using var noGrad = torch.no_grad();
+                return Options.Mode == SessionMode.RetainedCache
+                    ? StepRetained(image, preprocessMs, instruction, cancellationToken)
+                    : StepReprefill(image, preprocessMs, screenshot, instruction, cancellationToken);
+            }
         }
         finally
         {
@@ -168,28 +181,32 @@ public sealed class AgentSession : IAgentSession
 
     public byte[] Save()
     {
+        using var checkpoint = (SessionCheckpoint)CaptureCheckpoint(full: true);
+        return checkpoint.ToBytes();
+    }
+
+    public ISessionCheckpoint CaptureCheckpoint(bool full)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            throw new InvalidOperationException("A step of this session is running; save after it finished.");
+            throw new InvalidOperationException("A step of this session is running; take a checkpoint after it finished.");
         }
 
         try
         {
-            using var checkpoint = new SessionCheckpoint
+            var previous = _capturedSteps;
+            _capturedSteps = StepsTaken;
+            if (!full && StepsTaken > 0 && previous == StepsTaken - 1)
             {
-                Fingerprint = _runtime.Fingerprint,
-                Options = Options,
-                StepsTaken = StepsTaken,
-                NextPosition = NextPosition,
-                TaskPrompt = _taskPrompt,
-                History = _history,
-                PendingIds = _pending,
-                Screenshots = _screenshots.Select(s => new SavedScreenshot(s.StepIndex, s.Bytes)).ToArray(),
-                CompressorState = _state.ToBytes(),
-                Layers = _cache?.Export(torch.CPU) ?? [],
-            };
-            return checkpoint.ToBytes();
+                var deltas = _cache?.CaptureStep();
+                if (_cache is null || deltas is not null)
+                {
+                    return NewCheckpoint(SessionCheckpointKind.Delta, StepsTaken - 1, _screenshots.Where(s => s.StepIndex >= StepsTaken - 1), deltas ?? []);
+                }
+            }
+
+            return NewCheckpoint(SessionCheckpointKind.Full, 0, _screenshots, []);
         }
         finally
         {
@@ -214,21 +231,62 @@ public sealed class AgentSession : IAgentSession
         _bannedTokens.Dispose();
     }
 
-    internal static AgentSession Restore(Qwen25VlRuntime runtime, SessionCheckpoint saved, IKvCompressor compressor)
+    private SessionCheckpoint NewCheckpoint(SessionCheckpointKind kind, int historyFrom, IEnumerable<KeptScreenshot> screenshots, IReadOnlyList<LayerKvDelta> deltas) => new()
     {
-        using (saved)
+        Kind = kind,
+        Fingerprint = _runtime.Fingerprint,
+        Options = Options,
+        StepsTaken = StepsTaken,
+        NextPosition = NextPosition,
+        TaskPrompt = _taskPrompt,
+        HistoryFrom = historyFrom,
+        History = _history.Skip(historyFrom).ToArray(),
+        PendingIds = _pending.ToArray(),
+        Screenshots = screenshots.Select(s => new SavedScreenshot(s.StepIndex, s.Bytes)).ToArray(),
+        KeptScreenshotSteps = _screenshots.Select(s => s.StepIndex).ToArray(),
+        CompressorState = _state.ToBytes(),
+        Layers = kind == SessionCheckpointKind.Full ? _cache?.CaptureFull() ?? [] : [],
+        LayerDeltas = deltas,
+    };
+
+    internal static AgentSession Restore(Qwen25VlRuntime runtime, SessionCheckpoint saved, IKvCompressor compressor) =>
+        Restore(runtime, [saved], compressor);
+
+    /// <summary>Restores a session from one full checkpoint and the deltas after it; disposes them.</summary>
+    internal static AgentSession Restore(Qwen25VlRuntime runtime, IReadOnlyList<SessionCheckpoint> chain, IKvCompressor compressor)
+    {
+        try
         {
-            var session = new AgentSession(runtime, saved.Options, compressor);
+            var first = chain[0];
+            if (first.Kind != SessionCheckpointKind.Full)
+            {
+                throw new SessionCheckpointException($"A checkpoint chain starts with a full checkpoint; its first one is a delta of step {first.StepsTaken - 1}.");
+            }
+
+            var session = new AgentSession(runtime, first.Options, compressor);
             try
             {
                 using var gate = runtime.ExecutionGate.EnterScope();
-                session.Load(saved);
+                session.Load(first);
+                for (var i = 1; i < chain.Count; i++)
+                {
+                    session.ApplyDelta(chain[i]);
+                }
+
+                session._capturedSteps = session.StepsTaken;
                 return session;
             }
             catch
             {
                 session.Dispose();
                 throw;
+            }
+        }
+        finally
+        {
+            foreach (var checkpoint in chain)
+            {
+                checkpoint.Dispose();
             }
         }
     }
@@ -255,6 +313,46 @@ public sealed class AgentSession : IAgentSession
             }
         }
 
+        LoadSmallState(saved);
+    }
+
+    private void ApplyDelta(SessionCheckpoint delta)
+    {
+        if (delta.Kind != SessionCheckpointKind.Delta)
+        {
+            throw new SessionCheckpointException($"A checkpoint chain holds one full checkpoint, first; a later one (after step {delta.StepsTaken - 1}) is full.");
+        }
+
+        if (delta.HistoryFrom != StepsTaken || delta.StepsTaken != StepsTaken + 1)
+        {
+            throw new SessionCheckpointException(
+                $"The checkpoint chain has a gap: a delta of step {delta.StepsTaken - 1} follows the state after {StepsTaken} steps.");
+        }
+
+        if (delta.Options != Options)
+        {
+            throw new SessionCheckpointException("A delta of the checkpoint chain belongs to a session with other options.");
+        }
+
+        if (_cache is { } cache)
+        {
+            try
+            {
+                cache.Apply(delta.LayerDeltas);
+            }
+            catch (ArgumentException e)
+            {
+                throw new SessionCheckpointException($"The delta of step {delta.StepsTaken - 1} does not continue the restored cache: {e.Message}", e);
+            }
+        }
+
+        LoadSmallState(delta);
+    }
+
+    /// <summary>Everything but the cache: compressor state, history (appended), pending tokens, positions, screenshots.</summary>
+    private void LoadSmallState(SessionCheckpoint saved)
+    {
+        var model = _runtime.Model;
         try
         {
             _state = CompressorState.FromBytes(saved.CompressorState);
@@ -280,21 +378,45 @@ public sealed class AgentSession : IAgentSession
                 throw new SessionCheckpointException($"The session checkpoint's screenshot of step {shot.StepIndex} cannot be decoded: {e.Message}", e);
             }
         }
-    }
 
-    private StepOutcome StepRetained(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
-    {
-        var model = _runtime.Model;
-        using var image = Qwen2VlImageProcessor.Process(screenshot.Span, _runtime.Config.Image, model.Device);
-        var watch = Stopwatch.StartNew();
-        torch.Tensor encoded;
-        using (StarKvTelemetry.StartPhase(StarKvSpanNames.Vision))
+        var kept = saved.KeptScreenshotSteps.ToHashSet();
+        foreach (var shot in _screenshots.Where(s => !kept.Contains(s.StepIndex)).ToList())
         {
-            encoded = model.EncodeImage(image.Patches, image.Grid); // [V, hidden]
+            shot.Dispose();
+            _screenshots.Remove(shot);
         }
 
-        using var features = encoded;
-        var visionMs = watch.Elapsed.TotalMilliseconds;
+        if (_screenshots.Count != kept.Count)
+        {
+            throw new SessionCheckpointException($"The session checkpoint keeps the screenshots of steps [{string.Join(", ", kept)}] but holds [{string.Join(", ", _screenshots.Select(s => s.StepIndex))}].");
+        }
+    }
+
+    /// <summary>Decodes, resizes and normalises the screenshot into patches on the CPU; runs before the runtime's lock.</summary>
+    private (PreprocessedImage Image, double Milliseconds) Preprocess(ReadOnlySpan<byte> screenshot)
+    {
+        using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Preprocess);
+        var watch = Stopwatch.StartNew();
+        var image = Qwen2VlImageProcessor.Process(screenshot, _runtime.Config.Image, torch.CPU);
+        return (image, watch.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Runs the vision encoder on the preprocessed screenshot (its patches moved onto the model's device). // [V, hidden]</summary>
+    private (torch.Tensor Features, double Milliseconds) Encode(PreprocessedImage image)
+    {
+        var model = _runtime.Model;
+        using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Vision);
+        var watch = Stopwatch.StartNew();
+        using var scope = torch.NewDisposeScope();
+        var patches = image.Patches.device == model.Device ? image.Patches : image.Patches.to(model.Device); // [N, 1176]
+        var features = model.EncodeImage(patches, image.Grid).MoveToOuterDisposeScope(); // [V, hidden]
+        return (features, watch.Elapsed.TotalMilliseconds);
+    }
+
+    private StepOutcome StepRetained(PreprocessedImage image, double preprocessMs, string instruction, CancellationToken cancellationToken)
+    {
+        var (encoded, visionMs) = Encode(image);
+        using var features = encoded; // [V, hidden]
 
         var stepIndex = StepsTaken;
         var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
@@ -303,15 +425,19 @@ public sealed class AgentSession : IAgentSession
         var text = stepIndex == 0 ? AgentTurns.FirstStep(taskPrompt, imageTokens, stepText) : AgentTurns.LaterStep(imageTokens, stepText);
         List<int> ids = [.. _pending, .. _runtime.Tokenizer.Encode(text)];
         CheckImageTokens(ids, imageTokens);
+        _runtime.Limits.CheckTurn(ids.Count, imageTokens, 1);
 
         var cache = _cache!;
-        var backup = cache.Export(cache.Device);
         var stateBackup = _state.ToBytes();
+        cache.BeginStep();
         try
         {
+            // Room for the turn and every token decoding may append (all but the last generated one), so both write in place.
+            cache.ReserveMore(ids.Count + Options.MaxNewTokens - 1);
             var turn = RunTurn(ids, features, [image.Grid], stepIndex, cache, NextPosition, cancellationToken);
             var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
-            var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
+            cache.Commit();
+            var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, preprocessMs, visionMs, cache);
 
             _taskPrompt = taskPrompt;
             _appendedIds.AddRange(ids);
@@ -324,34 +450,23 @@ public sealed class AgentSession : IAgentSession
         }
         catch
         {
-            _cache = KvCache.Restore(backup, cache.Device, cache.DType);
-            cache.Dispose();
+            if (cache.InStep)
+            {
+                cache.Rollback();
+            }
+
             _state = CompressorState.FromBytes(stateBackup);
             throw;
         }
-        finally
-        {
-            foreach (var layer in backup)
-            {
-                layer.Dispose();
-            }
-        }
     }
 
-    private StepOutcome StepReprefill(ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    private StepOutcome StepReprefill(PreprocessedImage image, double preprocessMs, ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
     {
         var model = _runtime.Model;
         var merge = _runtime.Config.Vision.SpatialMergeSize;
         var bytes = screenshot.ToArray();
-        using var image = Qwen2VlImageProcessor.Process(bytes, _runtime.Config.Image, model.Device);
-        var watch = Stopwatch.StartNew();
-        torch.Tensor features;
-        using (StarKvTelemetry.StartPhase(StarKvSpanNames.Vision))
-        {
-            features = model.EncodeImage(image.Patches, image.Grid).DetachFromDisposeScope(); // [V, hidden]
-        }
-
-        var visionMs = watch.Elapsed.TotalMilliseconds;
+        var (encoded, visionMs) = Encode(image);
+        var features = encoded.DetachFromDisposeScope(); // [V, hidden]
         var current = new KeptScreenshot(StepsTaken, bytes, image.Grid, features);
         try
         {
@@ -373,15 +488,17 @@ public sealed class AgentSession : IAgentSession
             List<int> ids = [.. _runtime.Tokenizer.Encode(text.ToString())];
             List<KeptScreenshot> shots = [.. _screenshots, current];
             CheckImageTokens(ids, shots.Sum(s => s.Grid.MergedTokenCount(merge)));
+            _runtime.Limits.CheckTurn(ids.Count, shots.Sum(s => s.Grid.MergedTokenCount(merge)), shots.Count);
 
             using var allFeatures = torch.cat(shots.Select(s => s.Features).ToArray(), 0); // [ΣV, hidden]
             using var cache = model.NewCache();
+            cache.ReserveMore(ids.Count + Options.MaxNewTokens - 1);
             var stateBackup = _state.ToBytes();
             try
             {
                 var turn = RunTurn(ids, allFeatures, shots.Select(s => s.Grid).ToArray(), shots[0].StepIndex, cache, 0, cancellationToken);
                 var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
-                var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, visionMs, cache);
+                var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, preprocessMs, visionMs, cache);
 
                 _taskPrompt = taskPrompt;
                 _appendedIds.Clear();
@@ -443,6 +560,7 @@ public sealed class AgentSession : IAgentSession
             {
                 WindowQueries = capture.TurnQueries.narrow(1, turnLength - window, window), // [H, W, D]
                 TurnQueries = capture.TurnQueries,
+                PrefillColumnSums = capture.ColumnSums,
                 Keys = capture.Cache.Keys,
                 ScreenshotHiddenStates = capture.HiddenStatesIn.narrow(0, currentStart, currentTokens), // [V, hidden]
                 Tokens = capture.Cache.Tokens,
@@ -465,7 +583,7 @@ public sealed class AgentSession : IAgentSession
 
         var watch = Stopwatch.StartNew();
         using var prefill = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count);
-        using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress); // [vocab]
+        using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress, attentionColumnSums: _compressor.UsesPrefillColumnSums); // [vocab]
         using var host = logits.cpu();
         var values = host.data<float>().ToArray();
         var prefillMs = watch.Elapsed.TotalMilliseconds - compressMs;
@@ -475,6 +593,7 @@ public sealed class AgentSession : IAgentSession
     private DecodeResult Decode(float[] promptLogits, KvCache cache, long startPosition, CancellationToken cancellationToken)
     {
         var model = _runtime.Model;
+        cancellationToken.ThrowIfCancellationRequested();
         using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode);
         var watch = Stopwatch.StartNew();
         var generated = new List<int>();
@@ -511,7 +630,7 @@ public sealed class AgentSession : IAgentSession
         return (int)masked.argmax().item<long>();
     }
 
-    private StepOutcome Outcome(int stepIndex, PreprocessedImage image, int prefilled, TurnResult turn, DecodeResult decoded, double visionMs, KvCache cache)
+    private StepOutcome Outcome(int stepIndex, PreprocessedImage image, int prefilled, TurnResult turn, DecodeResult decoded, double preprocessMs, double visionMs, KvCache cache)
     {
         var figures = new StepFigures
         {
@@ -521,6 +640,7 @@ public sealed class AgentSession : IAgentSession
             KeptPerLayer = turn.KeptPerLayer,
             KvBytes = cache.Bytes,
             FullKvBytes = cache.SeenTokens * _runtime.KvBytesPerToken,
+            PreprocessMs = preprocessMs,
             VisionMs = visionMs,
             PrefillMs = turn.PrefillMs,
             CompressMs = turn.CompressMs,

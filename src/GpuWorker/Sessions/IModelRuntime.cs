@@ -19,4 +19,11 @@ public interface IModelRuntime : IDisposable
 
     /// <summary>Restores a session saved by <see cref="IAgentSession.Save"/>; refuses another model's checkpoint with a clear error.</summary>
     IAgentSession RestoreSession(ReadOnlySpan<byte> checkpoint);
+
+    /// <summary>
+    /// Restores a session from a checkpoint chain: one full checkpoint then the deltas after it, in order, each as written
+    /// by <see cref="ISessionCheckpoint.WriteTo"/> (their integrity checked by whoever stored them); refuses another model's
+    /// checkpoint, or a chain with a gap, with a clear error.
+    /// </summary>
+    IAgentSession RestoreSession(IReadOnlyList<ReadOnlyMemory<byte>> chain);
 }

@@ -18,6 +18,9 @@ public sealed record StepFigures
     /// <summary>Bytes an uncompressed cache of <see cref="SeenTokens"/> tokens would hold in the same dtype.</summary>
     public required long FullKvBytes { get; init; }
 
+    /// <summary>Decoding, resizing and normalising the screenshot into patches, before the runtime's lock.</summary>
+    public double PreprocessMs { get; init; }
+
     public required double VisionMs { get; init; }
     public required double PrefillMs { get; init; }
     public required double CompressMs { get; init; }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StarKv.Grains.Actions;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Sessions;
 
 namespace StarKv.Grains.Hosting;
 
@@ -18,14 +19,19 @@ public static class StarKvGrainsSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddPlacementDirector<KvCapacityPlacementStrategy, KvCapacityPlacementDirector>();
+        silo.AddPlacementDirector<SiloKeyedPlacementStrategy, SiloKeyedPlacementDirector>();
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<CapacityOptions>();
         services.AddOptions<LoadReportOptions>();
         services.AddOptions<ActionParsingOptions>().BindConfiguration(ActionParsingOptions.Section)
             .Validate(o => o.TupleCoordinates is "resized" or "normalized1000", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'.").ValidateOnStart();
+        services.AddOptions<SessionCheckpointOptions>();
+        services.TryAddSingleton<SessionCheckpoints>();
         services.TryAddSingleton<IStepActionParser, UiTarsStepActionParser>();
         services.AddSingleton<SiloSessionLedger>();
+        services.AddSingleton<ClusterLoadView>();
+        services.AddSingleton<SessionFootprintEstimator>();
         services.AddSingleton<SiloLoadPublisher>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloLoadPublisher>());
         return silo;

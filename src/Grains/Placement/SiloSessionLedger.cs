@@ -4,9 +4,10 @@ using StarKv.Telemetry;
 namespace StarKv.Grains.Placement;
 
 /// <summary>
-/// The sessions active on this silo and the KV bytes each holds; the trajectory grains keep it current. It also
-/// publishes their sum as the silo's <see cref="StarKvInstruments.KvBytes"/> (tag <c>silo</c>: this silo's Orleans
-/// address) when built with the silo's details.
+/// The sessions active on this silo, the KV bytes each holds and the bytes each is expected to hold
+/// (<see cref="SessionFootprint"/>); the trajectory grains keep it current. It also publishes the bytes held as the
+/// silo's <see cref="StarKvInstruments.KvBytes"/> (tag <c>silo</c>: this silo's Orleans address) when built with the
+/// silo's details.
 /// </summary>
 public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 {
@@ -15,11 +16,14 @@ public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 
     public long KvBytesInUse => _sessions.Values.Sum(e => e.KvBytes);
 
+    /// <summary>What young sessions are expected to add: the estimate above what each holds, summed.</summary>
+    public long KvBytesReserved => _sessions.Values.Sum(e => Math.Max(0, e.EstimatedBytes - e.KvBytes));
+
     public int Count => _sessions.Count;
 
-    public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc)
+    public void Track(string sessionKey, long kvBytes, DateTime lastStepUtc, long estimatedBytes = 0)
     {
-        _sessions[sessionKey] = new Entry(kvBytes, lastStepUtc);
+        _sessions[sessionKey] = new Entry(kvBytes, lastStepUtc, estimatedBytes);
         if (_silo is not null)
         {
             StarKvTelemetry.SetKvBytes(_silo, KvBytesInUse);
@@ -36,6 +40,6 @@ public sealed class SiloSessionLedger(ILocalSiloDetails? siloDetails = null)
 
     public IReadOnlyList<KeyValuePair<string, Entry>> Snapshot() => [.. _sessions];
 
-    /// <summary>One active session: its cache size and when it last stepped.</summary>
-    public sealed record Entry(long KvBytes, DateTime LastStepUtc);
+    /// <summary>One active session: its cache size, when it last stepped and the bytes it is expected to hold.</summary>
+    public sealed record Entry(long KvBytes, DateTime LastStepUtc, long EstimatedBytes = 0);
 }

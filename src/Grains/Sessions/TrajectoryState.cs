@@ -4,7 +4,9 @@ namespace StarKv.Grains.Sessions;
 
 /// <summary>
 /// The small state of a trajectory, persisted after every step: configuration, progress, the latest results (for
-/// idempotent retries) and the reference of the KV checkpoint written after the last step.
+/// idempotent retries) and the session's checkpoint chain: a full checkpoint (<see cref="CheckpointReference"/>) and
+/// the deltas written after it, one per step (<see cref="CheckpointDeltas"/>); restoring reads the full one and applies
+/// the deltas in order, which gives the state after step <see cref="StepsTaken"/> − 1.
 /// </summary>
 [GenerateSerializer]
 public sealed class TrajectoryState
@@ -19,10 +21,19 @@ public sealed class TrajectoryState
     [Id(2)] public long StepsTaken { get; set; }
     [Id(3)] public List<StepRecord> RecentResults { get; set; } = [];
 
-    /// <summary>Reference of the checkpoint taken after step <see cref="StepsTaken"/> − 1 (null before the first step).</summary>
+    /// <summary>The full checkpoint the chain starts from (null before the first step).</summary>
     [Id(4)] public CheckpointReference? CheckpointReference { get; set; }
     [Id(5)] public string? ModelFingerprint { get; set; }
     [Id(6)] public long KvBytes { get; set; }
     [Id(7)] public long FullKvBytes { get; set; }
     [Id(8)] public long SeenTokens { get; set; }
+
+    /// <summary>What each step after <see cref="CheckpointReference"/>'s changed, in step order, the last one of step <see cref="StepsTaken"/> − 1.</summary>
+    [Id(9)] public List<CheckpointReference> CheckpointDeltas { get; set; } = [];
+
+    /// <summary>
+    /// The chain a restore reads: the full checkpoint, then the deltas (empty before the first step). A method, not a
+    /// property, so that no grain storage serializer stores it.
+    /// </summary>
+    public List<CheckpointReference> CheckpointChain() => CheckpointReference is { } full ? [full, .. CheckpointDeltas] : [];
 }

@@ -15,17 +15,35 @@ namespace StarKv.Silo.Cli;
 /// </summary>
 public static class SiloCommand
 {
-    public static RootCommand Create(Action<IServiceCollection>? configureServices = null, TextWriter? output = null)
+    /// <param name="configureServices">Last word on the host's services (tests hand in a model runtime).</param>
+    /// <param name="output">Where the program's lines go (default: standard output).</param>
+    /// <param name="errors">Where errors and warnings go (default: standard error).</param>
+    public static RootCommand Create(Action<IServiceCollection>? configureServices = null, TextWriter? output = null, TextWriter? errors = null)
     {
-        var steps = new Option<int>("--steps") { Description = "Steps the demo session runs.", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--steps") { Description = "Steps the demo session runs (1 or more).", DefaultValueFactory = _ => 8 };
+        steps.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError($"--steps must be 1 or more; it is {r.GetValueOrDefault<int>()}.");
+            }
+        });
         var method = new Option<string>("--method") { Description = "Compression method of the demo session (starkv, snapkv, full, ...).", DefaultValueFactory = _ => "starkv" };
         var budget = new Option<double>("--budget") { Description = "KV budget of the demo session as a fraction of the tokens seen, in (0, 1].", DefaultValueFactory = _ => 0.2 };
+        budget.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<double>();
+            if (!(value > 0 && value <= 1))
+            {
+                r.AddError(string.Create(CultureInfo.InvariantCulture, $"--budget must be in (0, 1]; it is {value}."));
+            }
+        });
         var modelFolder = new Option<string?>("--model-folder") { Description = "Serve the Hugging Face model in this folder (StarKv:Model:Source=folder) instead of the built-in tiny model." };
         var modelId = new Option<string?>("--model-id") { Description = "The id clients name the model by (StarKv:Model:Id)." };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (StarKv:Model:Device)." };
         var kvBudget = new Option<long?>("--kv-budget-bytes") { Description = "This silo's KV memory budget in bytes (StarKv:Capacity:KvBudgetBytes)." };
         var grpcPort = new Option<int?>("--grpc-port") { Description = "Port of the gRPC gateway (StarKv:Gateway:GrpcPort, default 5080)." };
-        var data = new Option<string?>("--data") { Description = "Folder of the filesystem storage (StarKv:Storage:Path, default .starkv)." };
+        var data = new Option<string?>("--data") { Description = $"Folder of the filesystem storage (StarKv:Storage:Path, default {StorageSettings.DefaultPath})." };
         var screenshots = new Option<string?>("--screenshots") { Description = "Folder of PNG/JPEG screenshots the demo sends instead of synthetic ones (with an annotations.json, each with its instruction), for example samples/gui." };
         var noDemo = new Option<bool>("--no-demo") { Description = "Serve without running the demo client." };
         var noGateway = new Option<bool>("--no-gateway") { Description = "Run a bare silo, as with Redis clustering (the gateway runs apart); implies --no-demo." };
@@ -35,8 +53,9 @@ public static class SiloCommand
 
         var command = new RootCommand(
             "StarKV silo: serves GUI-agent sessions with compressed KV caches. Without options (localhost clustering): one process with the silo, " +
-            "the gRPC gateway, the model runtime and filesystem storage under .starkv/, plus a demo client. With StarKv:Cluster:Clustering=redis " +
-            "it runs a bare silo (the gateway runs apart). Configuration: appsettings.json, StarKv__Section__Key environment variables, --set.")
+            $"the gRPC gateway on loopback, the model runtime and filesystem storage under {StorageSettings.DefaultPath}, plus a demo client. " +
+            "With StarKv:Cluster:Clustering=redis it runs a bare silo (the gateway runs apart). Configuration: appsettings.json, " +
+            "StarKv__Section__Key environment variables, --set. Relative paths are taken from the directory you run the command in.")
         {
             steps, method, budget, screenshots, modelFolder, modelId, device, kvBudget, grpcPort, data, noDemo, noGateway, exitAfterDemo, set, selfCheck,
         };
@@ -44,6 +63,7 @@ public static class SiloCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var console = output ?? Console.Out;
+            var error = errors ?? Console.Error;
             if (result.GetValue(selfCheck))
             {
                 var report = TorchSelfCheck.Run();
@@ -57,20 +77,21 @@ public static class SiloCommand
                 var equals = pair.IndexOf('=', StringComparison.Ordinal);
                 if (equals <= 0)
                 {
-                    await Console.Error.WriteLineAsync($"--set expects KEY=VALUE; got '{pair}'.").ConfigureAwait(false);
+                    await error.WriteLineAsync($"--set expects KEY=VALUE; got '{pair}'.").ConfigureAwait(false);
                     return 2;
                 }
 
                 overrides[pair[..equals].Trim()] = pair[(equals + 1)..];
             }
 
-            if (result.GetValue(screenshots) is { } screenshotFolder && !Directory.Exists(screenshotFolder))
+            var screenshotFolder = FullPath(result.GetValue(screenshots));
+            if (screenshotFolder is not null && !Directory.Exists(screenshotFolder))
             {
-                await Console.Error.WriteLineAsync($"--screenshots: the folder '{screenshotFolder}' does not exist.").ConfigureAwait(false);
+                await error.WriteLineAsync($"--screenshots: the folder '{screenshotFolder}' does not exist (relative paths start from {Directory.GetCurrentDirectory()}).").ConfigureAwait(false);
                 return 2;
             }
 
-            if (result.GetValue(modelFolder) is { } folder)
+            if (FullPath(result.GetValue(modelFolder)) is { } folder)
             {
                 overrides["StarKv:Model:Source"] = "folder";
                 overrides["StarKv:Model:Path"] = folder;
@@ -80,7 +101,7 @@ public static class SiloCommand
             Set(overrides, "StarKv:Model:Device", result.GetValue(device));
             Set(overrides, "StarKv:Capacity:KvBudgetBytes", result.GetValue(kvBudget)?.ToString(CultureInfo.InvariantCulture));
             Set(overrides, "StarKv:Gateway:GrpcPort", result.GetValue(grpcPort)?.ToString(CultureInfo.InvariantCulture));
-            Set(overrides, "StarKv:Storage:Path", result.GetValue(data));
+            Set(overrides, "StarKv:Storage:Path", FullPath(result.GetValue(data)));
 
             // A multi-host cluster (Redis clustering, as on Kubernetes) runs its gateway apart and no demo.
             var clustering = new ConfigurationBuilder().AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
@@ -88,19 +109,20 @@ public static class SiloCommand
             var hostGateway = !result.GetValue(noGateway) && clustering == "localhost";
             var runDemo = hostGateway && !result.GetValue(noDemo);
             var demoKey = runDemo ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)) : null;
-            return await RunAsync(new SiloLaunch { HostGateway = hostGateway, Overrides = overrides, DemoApiKey = demoKey, ConfigureServices = configureServices }, runDemo ? new DemoSettings
+            var launch = new SiloLaunch { HostGateway = hostGateway, Overrides = overrides, DemoApiKey = demoKey, ConfigureServices = configureServices, Warnings = error };
+            return await RunAsync(launch, runDemo ? new DemoSettings
             {
                 Model = "",
                 Method = result.GetValue(method)!,
                 BudgetRatio = result.GetValue(budget),
                 Steps = result.GetValue(steps),
-                ScreenshotFolder = result.GetValue(screenshots),
-            } : null, result.GetValue(exitAfterDemo), console, cancellationToken).ConfigureAwait(false);
+                ScreenshotFolder = screenshotFolder,
+            } : null, result.GetValue(exitAfterDemo), console, error, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(SiloLaunch launch, DemoSettings? demo, bool exitAfterDemo, TextWriter console, TextWriter errors, CancellationToken cancellationToken)
     {
         WebApplication app;
         try
@@ -109,25 +131,27 @@ public static class SiloCommand
         }
         catch (OptionsValidationException error)
         {
-            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            await errors.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
             return 2;
         }
 
         await using var disposable = app;
         try
         {
-            // Resolving the runtime first reads (and validates) StarKv:Model and loads the model before the silo joins.
+            // Every setting is checked before anything starts, so all failures show together and none with a stack trace.
+            SiloHost.ValidateOptions(app.Services);
+            // Resolving the runtime first reads StarKv:Model and loads the model before the silo joins.
             _ = app.Services.GetRequiredService<GpuWorker.Sessions.IModelRuntime>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OptionsValidationException error)
         {
-            await Console.Error.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
+            await errors.WriteLineAsync("The configuration is invalid:\n  " + string.Join("\n  ", error.Failures)).ConfigureAwait(false);
             return 2;
         }
         catch (ModelRuntimeUnavailableException error)
         {
-            await Console.Error.WriteLineAsync(error.Message).ConfigureAwait(false);
+            await errors.WriteLineAsync(error.Message).ConfigureAwait(false);
             return 3;
         }
         catch (OperationCanceledException)
@@ -146,7 +170,7 @@ public static class SiloCommand
             }
             catch (RpcException error) when (error.StatusCode != StatusCode.Cancelled)
             {
-                await Console.Error.WriteLineAsync($"The demo failed: {error.Status.StatusCode}: {error.Status.Detail}").ConfigureAwait(false);
+                await errors.WriteLineAsync($"The demo failed: {error.Status.StatusCode}: {error.Status.Detail}").ConfigureAwait(false);
                 exitCode = 1;
             }
             catch (OperationCanceledException)
@@ -161,7 +185,7 @@ public static class SiloCommand
 
         if (!exitAfterDemo && !cancellationToken.IsCancellationRequested)
         {
-            await console.WriteLineAsync("Serving; press Ctrl+C to stop.").ConfigureAwait(false);
+            await console.WriteLineAsync(ServingBanner.Describe(app, launch, demo is not null)).ConfigureAwait(false);
             var stopped = new TaskCompletionSource();
             using var registration = cancellationToken.Register(() => stopped.TrySetResult());
             await Task.WhenAny(stopped.Task, app.WaitForShutdownAsync(CancellationToken.None)).ConfigureAwait(false);
@@ -170,6 +194,9 @@ public static class SiloCommand
         await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return exitCode;
     }
+
+    /// <summary>A path the user typed, absolute from the current directory (the caller's: see Silo.csproj's RunWorkingDirectory).</summary>
+    private static string? FullPath(string? path) => string.IsNullOrWhiteSpace(path) ? null : Path.GetFullPath(path);
 
     private static void Set(Dictionary<string, string?> overrides, string key, string? value)
     {

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StarKv.GpuWorker.Sessions;
 
 namespace StarKv.Silo.Configuration;
 
@@ -39,4 +40,19 @@ public sealed class ModelSettings
 
     [RegularExpression("^(float32|bfloat16|float16)$", ErrorMessage = "StarKv:Model:DType must be 'float32', 'bfloat16' or 'float16'.")]
     public string DType { get; set; } = "float32";
+
+    /// <summary>Most tokens a session's task may add to its turn, counted after the chat template.</summary>
+    [Range(1, 1 << 20, ErrorMessage = "StarKv:Model:MaxTaskTokens must be in 1..1048576.")]
+    public int MaxTaskTokens { get; set; } = PromptLimits.Default.MaxTaskTokens;
+
+    /// <summary>Most tokens one step's instruction may add to its turn, counted after the chat template.</summary>
+    [Range(1, 1 << 20, ErrorMessage = "StarKv:Model:MaxInstructionTokens must be in 1..1048576.")]
+    public int MaxInstructionTokens { get; set; } = PromptLimits.Default.MaxInstructionTokens;
+
+    /// <summary>Most tokens one step may prefill (text, screenshots, re-sent history).</summary>
+    [Range(1, 1 << 24, ErrorMessage = "StarKv:Model:MaxTurnTokens must be in 1..16777216.")]
+    public int MaxTurnTokens { get; set; } = PromptLimits.Default.MaxTurnTokens;
+
+    /// <summary>The bounds above, as the runtime takes them.</summary>
+    public PromptLimits Limits => new() { MaxTaskTokens = MaxTaskTokens, MaxInstructionTokens = MaxInstructionTokens, MaxTurnTokens = MaxTurnTokens };
 }

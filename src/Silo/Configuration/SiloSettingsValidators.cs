@@ -73,8 +73,8 @@ public sealed class StorageSettingsValidator : IValidateOptions<StorageSettings>
         ArgumentNullException.ThrowIfNull(options);
         if (options.Kind == "filesystem")
         {
-            return string.IsNullOrWhiteSpace(options.Path)
-                ? ValidateOptionsResult.Fail("StarKv:Storage:Path must name a folder when StarKv:Storage:Kind is 'filesystem'.")
+            return File.Exists(options.ResolvedPath)
+                ? ValidateOptionsResult.Fail($"StarKv:Storage:Path '{options.ResolvedPath}' is a file; it must name a folder (created if missing).")
                 : ValidateOptionsResult.Success;
         }
 

@@ -9,6 +9,7 @@ using StarKv.Gateway.Tenants;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Hosting;
 using StarKv.Grains.Placement;
+using StarKv.Grains.Sessions;
 using StarKv.Grains.Storage.Checkpoints;
 using StarKv.Grains.Storage.Persistence;
 using StarKv.Telemetry;
@@ -26,20 +27,33 @@ public static class SiloHost
 {
     public const string DemoTenantId = "starkv-demo";
 
+    /// <summary>
+    /// Builds the host. Throws <see cref="OptionsValidationException"/> for settings that are wrong before anything binds
+    /// them (values of the wrong type, invalid endpoints, clustering or storage); keys no program reads are reported to
+    /// <see cref="SiloLaunch.Warnings"/>.
+    /// </summary>
     public static WebApplication Build(SiloLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(launch);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-        // Defaults below every other source: a quiet console (warnings and the host's start/stop lines) unless configured.
+        // Defaults below every other source: a quiet console (warnings only; the program prints its own start and stop lines)
+        // unless configured.
         builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
         {
             InitialData = new Dictionary<string, string?>
             {
                 ["Logging:LogLevel:Default"] = "Warning",
-                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+                // Until WatchdogStartQuiet lowers it again, a few seconds after start.
+                [WatchdogStartQuiet.Category] = "Error",
             },
         });
         builder.Configuration.AddInMemoryCollection(launch.Overrides);
+        foreach (var warning in OptionsBinding.CheckKeys(builder.Configuration))
+        {
+            launch.Warnings?.WriteLine($"warning: {warning}");
+        }
+
         if (launch.DemoApiKey is { } demoKey)
         {
             var index = builder.Configuration.GetSection("StarKv:Tenants").GetChildren().Count();
@@ -57,13 +71,14 @@ public static class SiloHost
         AddValidated<ClusterSettings, ClusterSettingsValidator>(services, ClusterSettings.Section);
         AddValidated<StorageSettings, StorageSettingsValidator>(services, StorageSettings.Section);
         services.AddOptions<CapacityOptions>().BindConfiguration(CapacityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SessionCheckpointOptions>().BindConfiguration(SessionCheckpointOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddStarKvTelemetry(builder.Configuration, launch.HostGateway ? "starkv-embedded" : "starkv-silo");
         services.TryAddSingleton<IModelRuntimeFactory, Qwen25VlRuntimeFactory>();
         services.AddSingleton<IModelRuntime>(sp => sp.GetRequiredService<IModelRuntimeFactory>().Create(sp.GetRequiredService<IOptions<ModelSettings>>().Value));
 
         // Clustering and storage shape the silo as it is built, so their settings are checked now rather than at start.
-        var cluster = BindValidated(builder.Configuration, ClusterSettings.Section, new ClusterSettingsValidator());
-        var storage = BindValidated(builder.Configuration, StorageSettings.Section, new StorageSettingsValidator());
+        var cluster = OptionsBinding.BindValidated(builder.Configuration, ClusterSettings.Section, new ClusterSettingsValidator());
+        var storage = OptionsBinding.BindValidated(builder.Configuration, StorageSettings.Section, new StorageSettingsValidator());
         builder.UseOrleans(silo =>
         {
             ConfigureClustering(silo, cluster);
@@ -75,17 +90,21 @@ public static class SiloHost
             silo.Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
         });
 
+        // One machine (localhost clustering): nothing listens beyond loopback unless StarKv:Gateway:BindAddress says so.
+        var local = cluster.Clustering == "localhost";
         if (launch.HostGateway)
         {
-            builder.AddStarKvGateway();
+            builder.AddStarKvGateway(local ? IPAddress.Loopback : IPAddress.Any);
         }
         else
         {
             services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-            var health = builder.Configuration.GetSection(HealthOptions.Section).Get<HealthOptions>() ?? new HealthOptions();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Any, health.Port, l => l.Protocols = HttpProtocols.Http1));
+            var health = OptionsBinding.BindValidated<HealthOptions>(builder.Configuration, HealthOptions.Section);
+            var gateway = OptionsBinding.BindValidated<GatewayOptions>(builder.Configuration, GatewayOptions.Section);
+            builder.WebHost.ConfigureKestrel(k => k.Listen(gateway.ListenAddress(local ? IPAddress.Loopback : IPAddress.Any), health.Port, l => l.Protocols = HttpProtocols.Http1));
         }
 
+        services.AddHostedService<WatchdogStartQuiet>();
         launch.ConfigureServices?.Invoke(services);
         var app = builder.Build();
         if (launch.HostGateway)
@@ -100,22 +119,49 @@ public static class SiloHost
         return app;
     }
 
-    /// <summary>Binds a section and runs its DataAnnotations and validator; throws <see cref="OptionsValidationException"/> listing every failure.</summary>
-    private static TOptions BindValidated<TOptions>(ConfigurationManager configuration, string section, IValidateOptions<TOptions> validator)
-        where TOptions : class, new()
+    /// <summary>
+    /// Resolves every options class the host validates, so that all failures are reported together, before the host
+    /// starts (and before it logs them with a stack trace). Throws <see cref="OptionsValidationException"/> listing them.
+    /// </summary>
+    public static void ValidateOptions(IServiceProvider services)
     {
-        var options = configuration.GetSection(section).Get<TOptions>() ?? new TOptions();
+        ArgumentNullException.ThrowIfNull(services);
         var failures = new List<string>();
-        foreach (var check in new IValidateOptions<TOptions>[] { new DataAnnotationValidateOptions<TOptions>(Options.DefaultName), validator })
+        void Check<TOptions>()
+            where TOptions : class
         {
-            var result = check.Validate(Options.DefaultName, options);
-            if (result.Failed)
+            try
             {
-                failures.AddRange(result.Failures);
+                _ = services.GetService<IOptions<TOptions>>()?.Value;
+            }
+            catch (OptionsValidationException error)
+            {
+                failures.AddRange(error.Failures.Select(Unwrapped));
+            }
+            catch (InvalidOperationException error)
+            {
+                failures.Add(error.Message);
             }
         }
 
-        return failures.Count == 0 ? options : throw new OptionsValidationException(section, typeof(TOptions), failures);
+        Check<ModelSettings>();
+        Check<ClusterSettings>();
+        Check<StorageSettings>();
+        Check<CapacityOptions>();
+        Check<GatewayOptions>();
+        Check<HealthOptions>();
+        Check<TenantDirectoryOptions>();
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException("StarKv", typeof(SiloLaunch), failures.Distinct(StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>The message of a data annotation, without the options pipeline's "DataAnnotation validation failed for …" around it.</summary>
+    private static string Unwrapped(string failure)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(failure, "^DataAnnotation validation failed for '[^']*' members: '[^']*' with the error: '(.*)'\\.$");
+        return match.Success ? match.Groups[1].Value : failure;
     }
 
     private static void AddValidated<TOptions, TValidator>(IServiceCollection services, string section)
@@ -182,16 +228,22 @@ public static class SiloHost
             return;
         }
 
-        var root = Path.GetFullPath(string.IsNullOrWhiteSpace(storage.Path) ? ".starkv" : storage.Path);
+        var root = storage.ResolvedPath;
         silo.AddFileSystemGrainStorage(StarKvGrainsSiloExtensions.StorageName, o => o.RootPath = Path.Combine(root, "state"));
         silo.Services.AddFileSystemKvCheckpointStore(o => o.RootPath = Path.Combine(root, "kv"));
     }
 
-    /// <summary>The gRPC address of the co-hosted gateway on loopback.</summary>
+    /// <summary>
+    /// The gRPC address of the co-hosted gateway as a client on this machine reaches it: loopback unless the gateway is
+    /// bound to another address; <c>https</c> when it has a certificate.
+    /// </summary>
     public static Uri LoopbackGrpcAddress(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var port = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>()?.GrpcPort ?? new GatewayOptions().GrpcPort;
-        return new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"));
+        var gateway = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        var address = gateway.ListenAddress(IPAddress.Loopback);
+        var host = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        var scheme = string.IsNullOrWhiteSpace(gateway.TlsCertificatePath) ? "http" : "https";
+        return new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://{host}:{gateway.GrpcPort}"));
     }
 }

@@ -12,6 +12,9 @@ public sealed record SiloLaunch
     /// <summary>When set, a tenant <c>starkv-demo</c> (admin) with this bearer key is added for the demo client.</summary>
     public string? DemoApiKey { get; init; }
 
+    /// <summary>Where warnings about the configuration go (keys no program reads); null: nowhere.</summary>
+    public TextWriter? Warnings { get; init; }
+
     /// <summary>Last word on services, after the defaults (tests register their own model runtime factory here).</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
 }

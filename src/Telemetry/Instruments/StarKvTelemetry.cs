@@ -11,7 +11,7 @@ namespace StarKv.Telemetry;
 /// </summary>
 /// <remarks>
 /// A step's trace: the gateway opens <see cref="StartStep"/>, the grain <see cref="StartGrainStep"/>, the
-/// session one span per phase (<see cref="StartVision"/>, <see cref="StartPrefill"/>,
+/// session one span per phase (<see cref="StartPreprocess"/>, <see cref="StartVision"/>, <see cref="StartPrefill"/>,
 /// <see cref="StartCompress"/>, <see cref="StartDecode"/>). Each returns <c>null</c> when nobody listens;
 /// dispose the result (<c>using var span = ...</c>) to end the span. Parenting follows
 /// <see cref="Activity.Current"/>, across the Orleans call when the programs turn on activity propagation.
@@ -56,7 +56,10 @@ public static class StarKvTelemetry
     /// <summary>The trajectory grain's span around one step on its silo.</summary>
     public static Activity? StartGrainStep(StepTrace trace) => Start(StarKvSpanNames.GrainStep, ActivityKind.Internal, trace);
 
-    /// <summary>The vision encoder's span: screenshot decode, resize and encoding.</summary>
+    /// <summary>The screenshot's decode, resize and normalisation, before the runtime's lock.</summary>
+    public static Activity? StartPreprocess(StepTrace trace) => Start(StarKvSpanNames.Preprocess, ActivityKind.Internal, trace);
+
+    /// <summary>The vision encoder's span.</summary>
     public static Activity? StartVision(StepTrace trace) => Start(StarKvSpanNames.Vision, ActivityKind.Internal, trace);
 
     /// <summary>The prefill of this turn's tokens on top of the retained cache.</summary>

@@ -8,10 +8,16 @@ public static class StarKvSpanNames
 {
     public const string Step = "step";
     public const string GrainStep = "grain.step";
+
+    /// <summary>Screenshot decode, resize and normalisation, before the runtime's lock.</summary>
+    public const string Preprocess = "preprocess";
     public const string Vision = "vision";
     public const string Prefill = "prefill";
     public const string Compress = "compress";
     public const string Decode = "decode";
+
+    /// <summary>Writing the step's checkpoint (the delta the answer waits for, or a background full snapshot).</summary>
+    public const string Checkpoint = "checkpoint";
 }
 
 /// <summary>

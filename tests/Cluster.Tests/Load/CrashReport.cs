@@ -41,6 +41,15 @@ public sealed record CrashReport
 
     public required int SessionsOnKilledSilo { get; init; }
 
+    /// <summary>Attempts to the killed silo's sessions that were in flight when it was killed.</summary>
+    public required int CallsInFlightAtKill { get; init; }
+
+    /// <summary>From the SIGKILL until the last of those attempts ended (released by the gateway once the silo was declared dead).</summary>
+    public required double LastHungCallReleasedSeconds { get; init; }
+
+    /// <summary>How those attempts ended, by status.</summary>
+    public required IReadOnlyDictionary<string, int> HungCallsByStatus { get; init; }
+
     /// <summary>From the SIGKILL until every session that was on the killed silo had a step answered again.</summary>
     public required double RecoverySeconds { get; init; }
 
@@ -95,6 +104,7 @@ public sealed record CrashReport
         text.AppendLine(c, $"| answered attempt latency p50 / p99 / max | {LatencyP50Ms:F0} / {LatencyP99Ms:F0} / {LatencyMaxMs:F0} ms |");
         text.AppendLine(c, $"| step time incl. retries p50 / p99 / max | {StepTimeP50Ms:F0} / {StepTimeP99Ms:F0} / {StepTimeMaxMs:F0} ms (client deadline per attempt {StepDeadlineSeconds:F0} s) |");
         text.AppendLine(c, $"| killed silo | {KilledSilo} at {KilledAtSeconds:F1} s, holding {SessionsOnKilledSilo} sessions |");
+        text.AppendLine(c, $"| SIGKILL to the last hung call released | {LastHungReleasedText()} |");
         text.AppendLine(c, $"| until all its sessions were served again | {RecoverySeconds:F1} s (median {RecoveryMedianSeconds:F1} s) |");
         text.AppendLine(c, $"| errors while the killed silo's sessions came back | {Errors(ErrorsDuringCrash)} |");
         text.AppendLine(c, $"| terminated silo (SIGTERM, graceful drain) | {TerminatedSilo}, holding {SessionsOnTerminatedSilo} sessions; exited with code {TerminateExitCode} after {TerminateExitSeconds:F1} s |");
@@ -102,6 +112,10 @@ public sealed record CrashReport
         text.AppendLine(c, $"| sessions per silo at the end | {string.Join(", ", SessionsPerSiloAfter.Select(p => $"{p.Key}: {p.Value}"))} |");
         return text.ToString();
     }
+
+    private string LastHungReleasedText() => CallsInFlightAtKill == 0
+        ? "no call was in flight"
+        : string.Create(CultureInfo.InvariantCulture, $"{LastHungCallReleasedSeconds:F1} s ({CallsInFlightAtKill} calls in flight: {Errors(HungCallsByStatus)})");
 
     private static string Errors(IReadOnlyDictionary<string, int> errors) =>
         errors.Count == 0 ? "none" : string.Join(", ", errors.Select(e => $"{e.Key} × {e.Value}"));

@@ -20,6 +20,7 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
     private readonly List<double> _latenciesMs = [];
     private readonly List<double> _stepTimesMs = [];
     private readonly List<string> _fatal = [];
+    private readonly List<StepAttempt> _attempts = [];
 
     public IReadOnlyList<SessionTrack> Sessions { get; } = [.. Enumerable.Range(0, sessions).Select(i => new SessionTrack($"s{i:D2}"))];
 
@@ -61,6 +62,18 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
             lock (_gate)
             {
                 return [.. _stepTimesMs];
+            }
+        }
+    }
+
+    /// <summary>Every attempt, answered or failed, in the order they ended.</summary>
+    public IReadOnlyList<StepAttempt> Attempts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _attempts];
             }
         }
     }
@@ -117,6 +130,7 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
                 {
                     _latenciesMs.Add((now - started).TotalMilliseconds);
                     _stepTimesMs.Add((now - firstAttempt).TotalMilliseconds);
+                    _attempts.Add(new StepAttempt(session.Id, index, started, now, StatusCode.OK));
                 }
 
                 firstAttempt = now;
@@ -132,6 +146,11 @@ public sealed class SessionLoad(AgentGateway.AgentGatewayClient client, Metadata
             catch (RpcException error) when (Retryable.Contains(error.StatusCode))
             {
                 Count(error.StatusCode);
+                lock (_gate)
+                {
+                    _attempts.Add(new StepAttempt(session.Id, index, started, _clock.Elapsed, error.StatusCode));
+                }
+
                 session.Retried();
                 await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
             }

@@ -147,7 +147,12 @@ public sealed class StepTelemetryTests : IAsyncLifetime
                 continue;
             }
 
-            Assert.Equal([StarKvSpanNames.Decode, StarKvSpanNames.Prefill, StarKvSpanNames.Vision], children.Select(c => c.OperationName).Order(StringComparer.Ordinal));
+            Assert.Equal(
+                [StarKvSpanNames.Checkpoint, StarKvSpanNames.Decode, StarKvSpanNames.Prefill, StarKvSpanNames.Preprocess, StarKvSpanNames.Vision],
+                children.Select(c => c.OperationName).Order(StringComparer.Ordinal));
+            var preprocess = children.Single(c => c.OperationName == StarKvSpanNames.Preprocess);
+            var vision = children.Single(c => c.OperationName == StarKvSpanNames.Vision);
+            Assert.True(preprocess.StartTimeUtc + preprocess.Duration <= vision.StartTimeUtc, "the screenshot is preprocessed before the vision encoder runs");
             Assert.All(children, c =>
             {
                 Assert.Equal(Session, c.GetTagItem(StarKvAttributes.Session));

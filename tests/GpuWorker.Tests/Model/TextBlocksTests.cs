@@ -85,7 +85,7 @@ public sealed class TextBlocksTests
             long[][] positions = [[0, 1, 2, 2, 2, 2, 4], [0, 1, 2, 2, 3, 3, 4], [0, 1, 2, 3, 2, 3, 4]];
             using var x = TinyQwen.Random(new Random(4), 1.0, 7, 64); // [T, hidden]
 
-            var (output, queries) = RunTurn(attention, cache, x, positions, 0);
+            var (output, queries, _) = RunTurn(attention, cache, x, positions, 0);
             using var o = output;
             using var q = queries;
 
@@ -114,7 +114,7 @@ public sealed class TextBlocksTests
             var rng = new Random(5);
             long[][] first = [[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]];
             using var x1 = TinyQwen.Random(rng, 1.0, 6, 64);
-            var (o1, q1) = RunTurn(attention, cache, x1, first, 0);
+            var (o1, q1, _) = RunTurn(attention, cache, x1, first, 0);
             o1.Dispose();
             q1.Dispose();
 
@@ -128,7 +128,7 @@ public sealed class TextBlocksTests
 
             long[][] second = [[9, 10, 11], [9, 10, 12], [9, 11, 10]];
             using var x2 = TinyQwen.Random(rng, 1.0, 3, 64);
-            var (output, queries) = RunTurn(attention, cache, x2, second, 6);
+            var (output, queries, _) = RunTurn(attention, cache, x2, second, 6);
             using var o = output;
             using var q = queries;
 
@@ -147,7 +147,82 @@ public sealed class TextBlocksTests
         }
     }
 
-    private static (torch.Tensor Output, torch.Tensor Queries) RunTurn(TextAttention attention, LayerKvCache cache, torch.Tensor x, long[][] positions, long firstIndex)
+    [Fact]
+    public void The_column_sum_attention_gives_the_same_output_and_each_groups_attention_per_entry()
+    {
+        var config = TinyQwen.Config();
+        var weights = TinyQwen.Weights(config);
+        try
+        {
+            using var attention = TextAttention.Load(new WeightReader(weights, torch.CPU, torch.ScalarType.Float32), "model.layers.1.self_attn", config.Text);
+            using var cache = new LayerKvCache(2, 16, torch.CPU, torch.ScalarType.Float32);
+            using var reference = new LayerKvCache(2, 16, torch.CPU, torch.ScalarType.Float32);
+            var rng = new Random(8);
+            long[][] first = [[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]];
+            using var x1 = TinyQwen.Random(rng, 1.0, 6, 64);
+            foreach (var layer in new[] { cache, reference })
+            {
+                var (o, q, _) = RunTurn(attention, layer, x1, first, 0);
+                o.Dispose();
+                q.Dispose();
+                using var indices = torch.tensor(new long[] { 0, 2, 5, 1, 3, 4 }, [2, 3]);
+                layer.Gather(indices);
+            }
+
+            // A turn longer than one chunk of the explicit attention, so chunks meet the causal mask at different offsets.
+            var turn = GroupedAttention.ColumnSumChunk + 37;
+            long[][] second = [.. Enumerable.Range(0, 3).Select(_ => Enumerable.Range(9, turn).Select(i => (long)i).ToArray())];
+            using var x2 = TinyQwen.Random(rng, 1.0, turn, 64);
+            var (expected, _, _) = RunTurn(attention, reference, x2, second, 6);
+            var (output, queries, sums) = RunTurn(attention, cache, x2, second, 6, columnSums: true);
+            using var e = expected;
+            using var o2 = output;
+            using var q2 = queries;
+            using var s2 = sums!;
+            Assert.True(o2.allclose(e, 1e-5, 1e-5));
+
+            // Σ over the turn's queries and the group's heads of softmax(q·k/√D), causal, in double precision.
+            var qs = Reference.Vector(q2); // [H, T, D]
+            var ks = Reference.Vector(cache.Keys); // [G, N, D]
+            int heads = 4, groups = 2, dim = 16, stored = (int)cache.Count, past = stored - turn;
+            var expectedSums = new double[groups * stored];
+            for (var h = 0; h < heads; h++)
+            {
+                var g = h / (heads / groups);
+                for (var t = 0; t < turn; t++)
+                {
+                    var visible = past + t + 1;
+                    var logits = new double[visible];
+                    for (var j = 0; j < visible; j++)
+                    {
+                        var dot = 0.0;
+                        for (var d = 0; d < dim; d++)
+                        {
+                            dot += qs[(((h * turn) + t) * dim) + d] * ks[(((g * stored) + j) * dim) + d];
+                        }
+
+                        logits[j] = dot / Math.Sqrt(dim);
+                    }
+
+                    var max = logits.Max();
+                    var total = logits.Sum(l => Math.Exp(l - max));
+                    for (var j = 0; j < visible; j++)
+                    {
+                        expectedSums[(g * stored) + j] += Math.Exp(logits[j] - max) / total;
+                    }
+                }
+            }
+
+            Assert.Equal([groups, stored], s2.shape);
+            Assert.True(Reference.MaxAbsDiff(expectedSums, s2) < 1e-4);
+        }
+        finally
+        {
+            TinyQwen.Dispose(weights);
+        }
+    }
+
+    private static (torch.Tensor Output, torch.Tensor Queries, torch.Tensor? ColumnSums) RunTurn(TextAttention attention, LayerKvCache cache, torch.Tensor x, long[][] positions, long firstIndex, bool columnSums = false)
     {
         var count = positions[0].Length;
         using var pos = torch.tensor(positions.SelectMany(p => p).ToArray(), [3, count]);
@@ -155,7 +230,7 @@ public sealed class TextBlocksTests
         using var _ = cos;
         using var __ = sin;
         var tokens = Enumerable.Range(0, count).Select(i => TokenInfo.Text(firstIndex + i)).ToArray();
-        return attention.Forward(x, cos, sin, cache, tokens);
+        return attention.Forward(x, cos, sin, cache, tokens, columnSums);
     }
 }
 

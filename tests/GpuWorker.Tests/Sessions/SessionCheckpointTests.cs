@@ -45,6 +45,88 @@ public sealed class SessionCheckpointTests(TinyRuntimeFixture fixture)
         }
     }
 
+    [Theory]
+    [InlineData("starkv", 0.2, SessionMode.RetainedCache)]
+    [InlineData("snapkv", 0.3, SessionMode.RetainedCache)]
+    [InlineData("h2o", 0.3, SessionMode.RetainedCache)]
+    [InlineData("full", 1.0, SessionMode.RetainedCache)]
+    [InlineData("snapkv", 0.5, SessionMode.ReprefillHistory)]
+    public void A_session_restored_from_its_first_checkpoint_and_the_deltas_after_it_equals_the_live_one(string method, double budget, SessionMode mode)
+    {
+        var options = new SessionOptions { Method = method, BudgetRatio = budget, Mode = mode, HistoryScreenshots = 2, Task = "Find the search box.", MaxNewTokens = 5 };
+        using var live = (AgentSession)_runtime.CreateSession(options);
+        var chain = new List<byte[]>();
+        for (var step = 0; step < 4; step++)
+        {
+            live.Step(TinyRuntimeFixture.Screen(step, 280 + (20 * step), 260), step == 2 ? "Scroll down." : "", CancellationToken.None);
+            using var capture = live.CaptureCheckpoint(full: false);
+            Assert.Equal(step > 0, capture.IsDelta);
+            Assert.Equal(step + 1, capture.StepsTaken);
+            chain.Add(Written(capture));
+        }
+
+        using (var whole = live.CaptureCheckpoint(full: true))
+        {
+            var fullLength = Written(whole).Length;
+            if (budget == 1.0)
+            {
+                // Nothing evicted: a step's delta is its own tokens, a fraction of the session's.
+                Assert.True(chain[^1].Length * 3 < fullLength, $"a delta of {chain[^1].Length} bytes against a full checkpoint of {fullLength}");
+            }
+        }
+
+        using var restored = (AgentSession)_runtime.RestoreSession(chain.Select(b => (ReadOnlyMemory<byte>)b).ToArray());
+        Assert.Equal(live.Save(), restored.Save());
+        Assert.Equal(live.NextPosition, restored.NextPosition);
+        Assert.Equal(live.SeenTokens, restored.SeenTokens);
+
+        var screen = TinyRuntimeFixture.Screen(7, 300, 220);
+        var expected = live.Step(screen, "Type hello.", CancellationToken.None);
+        var actual = restored.Step(screen, "Type hello.", CancellationToken.None);
+        Assert.Equal(expected.Text, actual.Text);
+        Assert.Equal(live.LastPromptLogits!, restored.LastPromptLogits!);
+        Assert.Equal(expected.Figures.KeptPerLayer, actual.Figures.KeptPerLayer);
+        Assert.Equal(expected.Figures.KvBytes, actual.Figures.KvBytes);
+
+        // The restored session continues the chain with deltas of its own.
+        using var next = restored.CaptureCheckpoint(full: false);
+        Assert.True(next.IsDelta);
+        chain.Add(Written(next));
+        using var again = (AgentSession)_runtime.RestoreSession(chain.Select(b => (ReadOnlyMemory<byte>)b).ToArray());
+        Assert.Equal(live.Save(), again.Save());
+    }
+
+    [Fact]
+    public void A_chain_with_a_gap_or_without_its_full_checkpoint_is_refused()
+    {
+        using var live = (AgentSession)_runtime.CreateSession(new SessionOptions { Method = "snapkv", BudgetRatio = 0.3, MaxNewTokens = 3 });
+        var chain = new List<byte[]>();
+        for (var step = 0; step < 3; step++)
+        {
+            live.Step(TinyRuntimeFixture.Screen(step), "", CancellationToken.None);
+            using var capture = live.CaptureCheckpoint(full: false);
+            chain.Add(Written(capture));
+        }
+
+        var gap = Assert.Throws<SessionCheckpointException>(() => _runtime.RestoreSession([chain[0], chain[2]]));
+        Assert.Contains("gap", gap.Message, StringComparison.Ordinal);
+        var headless = Assert.Throws<SessionCheckpointException>(() => _runtime.RestoreSession([chain[1], chain[2]]));
+        Assert.Contains("starts with a full checkpoint", headless.Message, StringComparison.Ordinal);
+
+        // A capture that does not follow the previous one is taken whole.
+        live.Step(TinyRuntimeFixture.Screen(3), "", CancellationToken.None);
+        live.Step(TinyRuntimeFixture.Screen(4), "", CancellationToken.None);
+        using var late = live.CaptureCheckpoint(full: false);
+        Assert.False(late.IsDelta);
+    }
+
+    private static byte[] Written(ISessionCheckpoint checkpoint)
+    {
+        using var stream = new MemoryStream();
+        checkpoint.WriteTo(stream, CancellationToken.None);
+        return stream.ToArray();
+    }
+
     [Fact]
     public void A_bfloat16_session_saves_its_cache_in_bfloat16_and_restores_exactly()
     {
@@ -54,7 +136,7 @@ public sealed class SessionCheckpointTests(TinyRuntimeFixture fixture)
         var options = new SessionOptions { Method = "snapkv", BudgetRatio = 0.3, MaxNewTokens = 3, Task = "Close the dialog." };
         using var original = (AgentSession)runtime.CreateSession(options);
         var first = original.Step(TinyRuntimeFixture.Screen(0), "", CancellationToken.None);
-        Assert.Equal(first.Figures.KeptPerLayer.Sum(k => k + first.Figures.TokensDecoded - 1) * runtime.KvBytesPerToken / 2, original.KvBytes);
+        Assert.Equal(first.Figures.KeptPerLayer.Sum(k => k + options.MaxNewTokens - 1) * runtime.KvBytesPerToken / 2, original.KvBytes);
         var checkpoint = original.Save();
         Assert.True(checkpoint.Length > original.KvBytes && checkpoint.Length < 2 * original.KvBytes + 200_000, $"{checkpoint.Length} bytes for {original.KvBytes} KV bytes");
 
@@ -112,7 +194,7 @@ public sealed class SessionCheckpointTests(TinyRuntimeFixture fixture)
         BitConverter.TryWriteBytes(newer.AsSpan(4, 4), 99);
         var version = Assert.Throws<SessionCheckpointException>(() => _runtime.RestoreSession(newer));
         Assert.Contains("version 99", version.Message, StringComparison.Ordinal);
-        Assert.Contains("expected version 1", version.Message, StringComparison.Ordinal);
+        Assert.Contains("expected version 2", version.Message, StringComparison.Ordinal);
 
         Assert.Contains("SKVS", Assert.Throws<SessionCheckpointException>(() => _runtime.RestoreSession("garbage"u8)).Message, StringComparison.Ordinal);
     }

@@ -47,6 +47,8 @@ public sealed class FakeAgentSession : IAgentSession
             Thread.Sleep(_runtime.StepDelay);
         }
 
+        _runtime.StepGate?.Wait(TimeSpan.FromMinutes(2), cancellationToken);
+
         var resizedWidth = Math.Max(28, (int)Math.Round(width / 28.0) * 28);
         var resizedHeight = Math.Max(28, (int)Math.Round(height / 28.0) * 28);
         var prefilled = (resizedWidth / 28 * (resizedHeight / 28)) + (instruction.Length / 4) + 12;
@@ -69,6 +71,7 @@ public sealed class FakeAgentSession : IAgentSession
             KeptPerLayer = Enumerable.Repeat(kept, Layers).ToArray(),
             KvBytes = kept * _runtime.KvBytesPerToken,
             FullKvBytes = SeenTokens * _runtime.KvBytesPerToken,
+            PreprocessMs = 0.25,
             VisionMs = 1,
             PrefillMs = 2,
             CompressMs = 0.5,
@@ -78,8 +81,36 @@ public sealed class FakeAgentSession : IAgentSession
 
     public byte[] Save() => _runtime.Save(this);
 
+    /// <summary>
+    /// A delta when the previous capture was taken right before the last step (a restored session counts as captured):
+    /// the fake's whole state behind a delta header naming the step count it continues, so a restore can check the chain.
+    /// </summary>
+    public ISessionCheckpoint CaptureCheckpoint(bool full)
+    {
+        var previous = CapturedSteps;
+        CapturedSteps = StepsTaken;
+        var delta = !full && StepsTaken > 0 && previous == StepsTaken - 1;
+        return new FakeCheckpoint(delta, StepsTaken, delta ? _runtime.SaveDelta(this, StepsTaken - 1) : Save());
+    }
+
+    /// <summary>Steps taken at the last capture; -1 before any.</summary>
+    internal int CapturedSteps { get; set; } = -1;
+
     public void Dispose()
     {
+    }
+
+    private sealed class FakeCheckpoint(bool isDelta, int stepsTaken, byte[] bytes) : ISessionCheckpoint
+    {
+        public bool IsDelta { get; } = isDelta;
+
+        public int StepsTaken { get; } = stepsTaken;
+
+        public void WriteTo(Stream destination, CancellationToken cancellationToken) => destination.Write(bytes);
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>Width and height from a PNG's IHDR chunk; anything else is refused as the real runtime would.</summary>

@@ -13,8 +13,10 @@ namespace StarKv.Grains.Tests.Fakes;
 public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint = "fp-tiny-1", string device = "cpu") : IModelRuntime
 {
     private static readonly byte[] Magic = "SKVFAKE1"u8.ToArray();
+    private static readonly byte[] DeltaMagic = "SKVFAKED"u8.ToArray();
     private int _created;
     private int _restored;
+    private int _deltasApplied;
     private int _steps;
 
     public string ModelId { get; } = modelId;
@@ -29,20 +31,70 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
     /// <summary>Wall time each step takes, to let tests overlap steps.</summary>
     public TimeSpan StepDelay { get; init; }
 
+    /// <summary>When set, every step waits for it (a step held as long as a test wants, as a long prefill would be).</summary>
+    public ManualResetEventSlim? StepGate { get; set; }
+
     public int SessionsCreated => Volatile.Read(ref _created);
 
     public int SessionsRestored => Volatile.Read(ref _restored);
+
+    /// <summary>Deltas applied by chain restores (<see cref="RestoreSession(IReadOnlyList{ReadOnlyMemory{byte}})"/>).</summary>
+    public int DeltasApplied => Volatile.Read(ref _deltasApplied);
 
     /// <summary>Steps run by all sessions of this runtime (replayed steps do not reach the runtime).</summary>
     public int StepsRun => Volatile.Read(ref _steps);
 
     internal void CountStep() => Interlocked.Increment(ref _steps);
 
+    /// <summary>The methods the real runtime knows; any other is refused as the real one refuses it.</summary>
+    public static IReadOnlyList<string> Methods { get; } = ["full", "random", "streamingllm", "h2o", "snapkv", "pyramidkv", "guikv", "starkv", "starkv-faithful"];
+
+    /// <summary>When set, <see cref="CreateSession"/> throws what it returns (null: creates), to test failures past validation.</summary>
+    public Func<SessionOptions, Exception?>? CreateFault { get; set; }
+
     public IAgentSession CreateSession(SessionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (!Methods.Contains(options.Method))
+        {
+            throw new ArgumentException($"Unknown compression method '{options.Method}'. Known methods: {string.Join(", ", Methods)}.", nameof(options));
+        }
+
+        if (CreateFault?.Invoke(options) is { } fault)
+        {
+            throw fault;
+        }
+
         Interlocked.Increment(ref _created);
         return new FakeAgentSession(this, options, stepsTaken: 0, history: (ulong)(uint)options.Seed ^ 0xcbf29ce484222325UL, seenTokens: 0);
+    }
+
+    /// <summary>Restores the first (full) checkpoint, then checks that each delta continues the state before it and takes its state.</summary>
+    public IAgentSession RestoreSession(IReadOnlyList<ReadOnlyMemory<byte>> chain)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var session = (FakeAgentSession)RestoreSession(chain[0].Span);
+        for (var i = 1; i < chain.Count; i++)
+        {
+            var delta = chain[i].Span;
+            if (delta.Length < DeltaMagic.Length + 4 || !delta[..DeltaMagic.Length].SequenceEqual(DeltaMagic))
+            {
+                throw new SessionCheckpointException($"Checkpoint {i} of the chain is no delta.");
+            }
+
+            var continues = BinaryPrimitives.ReadInt32LittleEndian(delta[DeltaMagic.Length..]);
+            if (continues != session.StepsTaken)
+            {
+                throw new SessionCheckpointException($"The checkpoint chain has a gap: delta {i} continues {continues} steps, the session has taken {session.StepsTaken}.");
+            }
+
+            session = (FakeAgentSession)RestoreSession(delta[(DeltaMagic.Length + 4)..]);
+            Interlocked.Increment(ref _deltasApplied);
+            Interlocked.Decrement(ref _restored);
+        }
+
+        session.CapturedSteps = session.StepsTaken;
+        return session;
     }
 
     public IAgentSession RestoreSession(ReadOnlySpan<byte> checkpoint)
@@ -76,6 +128,14 @@ public sealed class FakeModelRuntime(string modelId = "tiny", string fingerprint
 
     public void Dispose()
     {
+    }
+
+    internal byte[] SaveDelta(FakeAgentSession session, int continues)
+    {
+        var header = new byte[DeltaMagic.Length + 4];
+        DeltaMagic.CopyTo(header, 0);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(DeltaMagic.Length), continues);
+        return [.. header, .. Save(session)];
     }
 
     internal byte[] Save(FakeAgentSession session)

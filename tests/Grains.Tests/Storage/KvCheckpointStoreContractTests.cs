@@ -40,6 +40,58 @@ public abstract class KvCheckpointStoreContractTests
     }
 
     [Fact]
+    public async Task A_streamed_checkpoint_is_framed_hashed_once_and_reads_back()
+    {
+        var payload = new byte[300_000];
+        new Random(20).NextBytes(payload);
+
+        // Written in uneven pieces, as a serialiser writes fields and tensor rows.
+        var reference = await Store.WriteAsync(Session, 5, Fingerprint, async (stream, token) =>
+        {
+            for (var at = 0; at < payload.Length;)
+            {
+                var piece = Math.Min(payload.Length - at, 1 + (at % 7919));
+                await stream.WriteAsync(payload.AsMemory(at, piece), token);
+                at += piece;
+            }
+        }, CancellationToken.None);
+
+        var bytes = await Store.ReadAsync(reference, CancellationToken.None);
+        Assert.Equal(CheckpointEnvelope.Wrap(payload, Fingerprint), bytes);
+        Assert.Equal(bytes.Length, reference.Length);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), reference.Sha256);
+        Assert.Equal(5, reference.StepIndex);
+        Assert.Equal(Fingerprint, reference.ModelFingerprint);
+        Assert.Equal(payload, CheckpointEnvelope.Unwrap(bytes, Fingerprint).ToArray());
+        Assert.StartsWith("kv/tenant-a~2Fsession~2E1/000000000005-", reference.BlobName, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_streamed_checkpoint_of_several_megabytes_round_trips()
+    {
+        var payload = new byte[6 << 20];
+        new Random(21).NextBytes(payload);
+
+        var reference = await Store.WriteAsync(Session, 0, Fingerprint, (stream, token) => Task.Run(() => stream.Write(payload), token), CancellationToken.None);
+
+        Assert.Equal(payload, CheckpointEnvelope.Unwrap(await Store.ReadAsync(reference, CancellationToken.None), Fingerprint).ToArray());
+    }
+
+    [Fact]
+    public async Task Pruning_keeps_every_checkpoint_of_a_chain()
+    {
+        var old = await Store.WriteAsync(Session, 1, Checkpoint(10, seed: 22), CancellationToken.None);
+        var full = await Store.WriteAsync(Session, 2, Checkpoint(10, seed: 23), CancellationToken.None);
+        var delta = await Store.WriteAsync(Session, 3, Fingerprint, (stream, token) => stream.WriteAsync(new byte[] { 1, 2, 3 }, token).AsTask(), CancellationToken.None);
+
+        await Store.PruneAsync(Session, [full, delta], CancellationToken.None);
+
+        await Assert.ThrowsAsync<CheckpointStoreException>(() => Store.ReadAsync(old, CancellationToken.None));
+        Assert.Equal(Checkpoint(10, seed: 23), await Store.ReadAsync(full, CancellationToken.None));
+        Assert.Equal(new byte[] { 1, 2, 3 }, CheckpointEnvelope.Unwrap(await Store.ReadAsync(delta, CancellationToken.None), Fingerprint).ToArray());
+    }
+
+    [Fact]
     public async Task A_checkpoint_of_several_megabytes_round_trips()
     {
         var bytes = Checkpoint(6 << 20, seed: 2);

@@ -249,6 +249,31 @@ internal sealed partial class ManifestChecker
                 {
                     Problem($"{container}: PersistentVolumeClaim {claim} is not defined.");
                 }
+
+                var secretVolume = Yaml.Str(volume, "secret", "secretName");
+                if (secretVolume is not null && !Defined("Secret", secretVolume) && !SecretVolumeDocumented(secretVolume))
+                {
+                    Problem($"{container}: volume secret {secretVolume} is neither in k8s/ nor created in the README's Deploying section.");
+                }
+            }
+
+            // A file the program reads must be in a volume the container mounts.
+            var volumes = Yaml.Seq(container.PodSpec, "volumes").Select(v => Yaml.Str(v, "name"))
+                .Concat(Yaml.Seq(container.Workload.Root, "spec", "volumeClaimTemplates").Select(t => Yaml.Str(t, "metadata", "name")))
+                .ToHashSet();
+            var mounts = Yaml.Seq(container.Container, "volumeMounts").ToList();
+            foreach (var mount in mounts.Where(m => !volumes.Contains(Yaml.Str(m, "name"))))
+            {
+                Problem($"{container}: volumeMount {Yaml.Str(mount, "name")} names no volume of the pod.");
+            }
+
+            foreach (var key in new[] { ConfigurationKeys.GatewayTlsCertificatePath, ConfigurationKeys.GatewayTlsKeyPath, ConfigurationKeys.ModelPath })
+            {
+                var path = container.Setting(key, null);
+                if (!string.IsNullOrEmpty(path) && !mounts.Any(m => Yaml.Str(m, "mountPath") is { } at && path.StartsWith(at.TrimEnd('/') + "/", StringComparison.Ordinal)))
+                {
+                    Problem($"{container}: {key} is {path}, under no volumeMount of the container.");
+                }
             }
         }
 
@@ -411,6 +436,9 @@ internal sealed partial class ManifestChecker
             Problem($"{container}: {variable.Name}='{value}' is not cpu, cuda or cuda:N.");
         }
     }
+
+    private bool SecretVolumeDocumented(string name) =>
+        Regex.IsMatch(_deployingDocs, $@"create secret (tls|generic) {Regex.Escape(name)}\b");
 
     private bool SecretDocumented(string name, string key) =>
         _deployingDocs.Contains($"secret generic {name}", StringComparison.Ordinal)

@@ -47,6 +47,9 @@ public sealed class ManifestTests
         Assert.Equal("true", silo.Setting(ConfigurationKeys.ClusterKubernetes, null));
         Assert.Equal("starkv-azure-blob", silo.Env["StarKv__Storage__AzureBlobConnectionString"].SecretName);
         Assert.Equal("starkv-redis", silo.Env["StarKv__Cluster__RedisConnectionString"].SecretName);
+        var gateway = checker.Containers.Single(c => c.Program == StarKvProgram.Gateway);
+        Assert.Equal("/etc/starkv/tls/tls.crt", gateway.Setting(ConfigurationKeys.GatewayTlsCertificatePath, null));
+        Assert.Equal("/etc/starkv/tls/tls.key", gateway.Setting(ConfigurationKeys.GatewayTlsKeyPath, null));
     }
 
     [Fact]
@@ -132,10 +135,19 @@ public sealed class ManifestTests
                             secretKeyRef:
                               name: undocumented
                               key: connection-string
+                        - name: StarKv__Gateway__TlsCertificatePath
+                          value: /etc/tls/tls.crt
+                      volumeMounts:
+                        - name: certs
+                          mountPath: /etc/certs
                       readinessProbe:
                         httpGet:
                           path: /health
                           port: health
+                  volumes:
+                    - name: certificate
+                      secret:
+                        secretName: undocumented-tls
             ---
             apiVersion: v1
             kind: Service
@@ -166,6 +178,9 @@ public sealed class ManifestTests
             "no livenessProbe",
             "secret undocumented (key connection-string)",
             "ServiceAccount missing-account is not defined",
+            "volume secret undocumented-tls is neither in k8s/ nor created",
+            "volumeMount certs names no volume of the pod",
+            "StarKv:Gateway:TlsCertificatePath is /etc/tls/tls.crt, under no volumeMount",
             "does not limit nvidia.com/gpu to 1",
             "no toleration",
             "POD_NAME from the downward API",

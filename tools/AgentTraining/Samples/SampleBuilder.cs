@@ -70,6 +70,7 @@ public sealed class SampleBuilder
         var digitLabels = new List<long>();
         var attention = new List<AttentionTarget>();
         var inside = new List<InsideTarget>();
+        var turns = new List<SampleTurn>();
         var imageToken = _config.Tokens.ImageTokenId;
         var taskPrompt = AgentTurns.TaskPrompt(task.TaskText, task.Steps[0].Instruction);
         for (var s = 0; s < task.Steps.Count; s++)
@@ -79,6 +80,7 @@ public sealed class SampleBuilder
             var stepText = AgentTurns.StepText(s, step.Instruction, task.TaskText);
             var turn = s == 0 ? AgentTurns.FirstStep(taskPrompt, image.Rows * image.Cols, stepText) : AgentTurns.LaterStep(image.Rows * image.Cols, stepText);
             var turnStart = ids.Count;
+            var promptStart = s == 0 ? 0 : turnStart - 1; // a later turn begins with the previous reply's <|im_end|>
             ids.AddRange(_tokenizer.Encode(turn));
             imageRows.Add(ids.IndexOf(imageToken, turnStart));
 
@@ -87,6 +89,7 @@ public sealed class SampleBuilder
             var replyStart = ids.Count;
             var digits = CoordinateDigitTokens(reply, replyIds);
             ids.AddRange(replyIds);
+            turns.Add(new SampleTurn(promptStart, replyStart, ids.Count));
             ids.Add(_imEnd);
             for (var i = replyStart; i < ids.Count; i++)
             {
@@ -134,12 +137,17 @@ public sealed class SampleBuilder
             Task = task,
             Ids = ids.Skip(prefix).ToList(),
             PrefixLength = prefix,
-            Images = images.Select((im, i) => new SampleImage(im.Patches, im.Grid, im.Rows, im.Cols, imageRows[i] - prefix)).ToList(),
+            Images = images.Select((im, i) =>
+            {
+                var (labels, colours) = ScreenContent.Of(task.Steps[i].Screen, im.ResizedWidth, im.ResizedHeight, im.Rows, im.Cols);
+                return new SampleImage(im.Patches, im.Grid, im.Rows, im.Cols, imageRows[i] - prefix, labels, colours);
+            }).ToList(),
             LabelRows = labelRows.Select(r => r - prefix).ToList(),
             LabelTargets = labelTargets,
             DigitLabels = digitLabels,
             AttentionTargets = attention.Select(a => new AttentionTarget(a.QueryRow - prefix, a.KeyRows.Select(k => k - prefix).ToList())).ToList(),
             InsideTargets = inside,
+            Turns = turns.Select(t => new SampleTurn(t.PromptStart == 0 ? 0 : t.PromptStart - prefix, t.ReplyStart - prefix, t.ReplyEnd - prefix)).ToList(),
         };
     }
 

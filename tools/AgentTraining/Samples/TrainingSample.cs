@@ -10,7 +10,9 @@ namespace StarKv.AgentTraining.Samples;
 /// <param name="Rows">Merged rows.</param>
 /// <param name="Cols">Merged columns.</param>
 /// <param name="FirstRow">The row of its first image pad token in <see cref="TrainingSample.Ids"/>.</param>
-public sealed record SampleImage(torch.Tensor Patches, GridThw Grid, int Rows, int Cols, int FirstRow)
+/// <param name="ContentLabels">Each cell's widget label class (<see cref="ScreenContent"/>), raster order.</param>
+/// <param name="ContentColours">Each cell's widget colour class, raster order.</param>
+public sealed record SampleImage(torch.Tensor Patches, GridThw Grid, int Rows, int Cols, int FirstRow, IReadOnlyList<long> ContentLabels, IReadOnlyList<long> ContentColours)
 {
     public int Tokens => Rows * Cols;
 }
@@ -19,6 +21,14 @@ public sealed record SampleImage(torch.Tensor Patches, GridThw Grid, int Rows, i
 /// <param name="QueryRow">The query's row in <see cref="TrainingSample.Ids"/>.</param>
 /// <param name="KeyRows">The target's vision token rows in <see cref="TrainingSample.Ids"/>.</param>
 public sealed record AttentionTarget(int QueryRow, IReadOnlyList<long> KeyRows);
+
+/// <summary>
+/// One step of a sample as an agent session feeds it, rows of <see cref="TrainingSample.Ids"/>: the turn's prompt
+/// [<paramref name="PromptStart"/>, <paramref name="ReplyStart"/>), prefilled (and then compressed) in one call, and the
+/// reply's tokens [<paramref name="ReplyStart"/>, <paramref name="ReplyEnd"/>), appended one by one while decoding.
+/// The <c>&lt;|im_end|&gt;</c> at <paramref name="ReplyEnd"/> opens the next turn's prompt.
+/// </summary>
+public sealed record SampleTurn(int PromptStart, int ReplyStart, int ReplyEnd);
 
 /// <summary>Which vision tokens of an image lie on the target (for an image that follows its instruction).</summary>
 /// <param name="Image">The image's index in <see cref="TrainingSample.Images"/>.</param>
@@ -55,6 +65,9 @@ public sealed class TrainingSample : IDisposable
     public required IReadOnlyList<AttentionTarget> AttentionTargets { get; init; }
 
     public required IReadOnlyList<InsideTarget> InsideTargets { get; init; }
+
+    /// <summary>The steps' prompt and reply rows, in order.</summary>
+    public required IReadOnlyList<SampleTurn> Turns { get; init; }
 
     public void Dispose()
     {

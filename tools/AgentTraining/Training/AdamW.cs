@@ -42,15 +42,18 @@ public sealed class AdamW : IDisposable
     public IEnumerable<(string Name, torch.Tensor Tensor)> State =>
         _moments.SelectMany(m => new[] { (m.Key + ".m", m.Value.M), (m.Key + ".v", m.Value.V) });
 
-    /// <summary>Copies saved moments in (names as <see cref="State"/> gives them).</summary>
+    /// <summary>Copies saved moments in (names as <see cref="State"/> gives them); a parameter the state does not know (a head added since) starts from zero moments.</summary>
     public void Load(IReadOnlyDictionary<string, torch.Tensor> saved, long steps)
     {
         ArgumentNullException.ThrowIfNull(saved);
         using var noGrad = torch.no_grad();
         foreach (var (name, (m, v)) in _moments)
         {
-            m.copy_(saved[name + ".m"]);
-            v.copy_(saved[name + ".v"]);
+            if (saved.TryGetValue(name + ".m", out var savedM) && saved.TryGetValue(name + ".v", out var savedV))
+            {
+                m.copy_(savedM);
+                v.copy_(savedV);
+            }
         }
 
         Steps = steps;

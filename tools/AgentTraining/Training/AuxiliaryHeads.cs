@@ -1,3 +1,4 @@
+using StarKv.AgentTraining.Samples;
 using StarKv.Compression.Tensors;
 using TorchSharp;
 
@@ -6,7 +7,9 @@ namespace StarKv.AgentTraining.Training;
 /// <summary>
 /// Training-only heads, dropped at export (the served architecture is unchanged): from each merged vision token of the
 /// vision encoder's output, its own row and column (so the encoder learns where each token is); from each vision
-/// token's last hidden state, whether it lies on the target the instruction names.
+/// token's last hidden state, whether it lies on the target the instruction names; and from each merged vision token of
+/// the encoder's output, what it shows: the label (or icon shape) and the colour of the widget under its centre, so the
+/// encoder learns to read the screen.
 /// </summary>
 public sealed class AuxiliaryHeads : IDisposable
 {
@@ -21,7 +24,13 @@ public sealed class AuxiliaryHeads : IDisposable
         Column = (torch.randn(MaxCells, visionOut, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [16, out]
         Inside = (torch.randn(1, hidden, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [1, hidden]
         InsideBias = torch.zeros(1).DetachFromDisposeScope().requires_grad_(true); // [1]
+        Label = (torch.randn(ScreenContent.LabelClasses, visionOut, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [labels, out]
+        Colour = (torch.randn(ScreenContent.ColourClasses, visionOut, generator: generator) * std).DetachFromDisposeScope().requires_grad_(true); // [colours, out]
     }
+
+    public torch.Tensor Label { get; }
+
+    public torch.Tensor Colour { get; }
 
     public torch.Tensor Row { get; }
 
@@ -32,7 +41,22 @@ public sealed class AuxiliaryHeads : IDisposable
     public torch.Tensor InsideBias { get; }
 
     public IReadOnlyList<(string Name, torch.Tensor Tensor)> Named =>
-        [("aux.row", Row), ("aux.column", Column), ("aux.inside", Inside), ("aux.inside_bias", InsideBias)];
+        [("aux.row", Row), ("aux.column", Column), ("aux.inside", Inside), ("aux.inside_bias", InsideBias), ("aux.label", Label), ("aux.colour", Colour)];
+
+    /// <summary>Cross-entropy of each token's widget label and colour (<see cref="ScreenContent"/>), averaged over both and over tokens.</summary>
+    /// <param name="features">The encoder's merged tokens in raster order. // [V, out]</param>
+    /// <param name="labels">One label class per token.</param>
+    /// <param name="colours">One colour class per token.</param>
+    public torch.Tensor ContentLoss(torch.Tensor features, IReadOnlyList<long> labels, IReadOnlyList<long> colours)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(colours);
+        using var scope = torch.NewDisposeScope();
+        var labelLoss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, Label), torch.tensor(labels.ToArray()));
+        var colourLoss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, Colour), torch.tensor(colours.ToArray()));
+        return torch.stack([labelLoss, colourLoss]).mean().MoveToOuterDisposeScope();
+    }
 
     /// <summary>Cross-entropy of each token's own row and column, averaged over both and over tokens.</summary>
     /// <param name="features">The encoder's merged tokens in raster order. // [V, out]</param>
@@ -70,5 +94,7 @@ public sealed class AuxiliaryHeads : IDisposable
         Column.Dispose();
         Inside.Dispose();
         InsideBias.Dispose();
+        Label.Dispose();
+        Colour.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using StarKv.Compression.Tensors;
 using StarKv.GpuWorker.Actions;
 using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Sessions;
@@ -27,7 +28,9 @@ public static class SuiteValidation
             var last = false;
             foreach (var step in task.Steps)
             {
-                var outcome = session.Step(ScreenPainter.RenderPng(step.Screen), step.Instruction, cancellationToken);
+                var screenshot = ScreenPainter.RenderPng(step.Screen);
+                using var quiet = new QuietGcRegion();
+                var outcome = session.Step(screenshot, step.Instruction, cancellationToken);
                 last = IsCorrect(outcome, step.Expected);
             }
 

@@ -18,6 +18,9 @@ public sealed record LogEntry
     public double GradientNorm { get; init; }
 
     public ValidationResult? Validation { get; init; }
+
+    /// <summary>Whether the step ran without a garbage collection (<see cref="Compression.Tensors.QuietGcRegion"/>).</summary>
+    public bool? QuietGc { get; init; }
 }
 
 /// <summary>The run's log (<c>training-log.jsonl</c>, one entry per line) and its curve (<c>training-curve.png</c>).</summary>
@@ -72,6 +75,7 @@ public sealed class TrainingLog
         Line("attention", l => l.Attention);
         Line("inside", l => l.Inside);
         Line("position", l => l.Position);
+        Line("screen content", l => l.Content);
         plot.YLabel("loss (50-step mean)");
         plot.XLabel("step");
 

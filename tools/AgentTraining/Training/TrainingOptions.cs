@@ -40,6 +40,9 @@ public sealed record TrainingOptions
 
     public LossWeights Weights { get; init; } = new();
 
+    /// <summary>Training on evicted caches (none by default).</summary>
+    public KvEviction Eviction { get; init; } = KvEviction.None;
+
     /// <summary>The learning rate at a step (0-based).</summary>
     public double LearningRateAt(int step)
     {
@@ -71,4 +74,29 @@ public sealed record LossWeights
 
     /// <summary>Attention of the first coordinate digits' queries on the target's vision tokens (last two layers).</summary>
     public double Attention { get; init; } = 0.5;
+
+    /// <summary>Each vision token's widget label and colour from the encoder's output.</summary>
+    public double Content { get; init; } = 0.3;
+}
+
+/// <summary>
+/// Training with evicted caches: a share of the samples is fed turn by turn as an agent session feeds it, and after each
+/// turn's prompt every layer keeps the last <see cref="Window"/> entries and a uniformly random share of the others,
+/// at a ratio drawn per sample from [<see cref="MinRatio"/>, <see cref="MaxRatio"/>). The model learns to act from a cache
+/// that lacks most of its past, so that what a compressor keeps, rather than the bare absence of the rest, decides its
+/// accuracy. The eviction is random, favouring no method's choice.
+/// </summary>
+public sealed record KvEviction
+{
+    /// <summary>The observation window every method keeps (SnapKV's W).</summary>
+    public const int Window = 32;
+
+    public static KvEviction None { get; } = new() { Share = 0 };
+
+    /// <summary>Share of samples trained on evicted caches.</summary>
+    public double Share { get; init; } = 0.5;
+
+    public double MinRatio { get; init; } = 0.08;
+
+    public double MaxRatio { get; init; } = 0.6;
 }

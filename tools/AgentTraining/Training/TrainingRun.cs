@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StarKv.AgentTraining.Model;
 using StarKv.AgentTraining.Samples;
+using StarKv.Compression.Tensors;
 using StarKv.GpuWorker.Checkpoints;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Runtime;
@@ -24,6 +25,9 @@ public sealed class TrainingRun : IDisposable
 {
     /// <summary>Validation tasks come from this index of the training stream on; training never reaches it.</summary>
     public const long ValidationStreamStart = 1_000_000_000;
+
+    /// <summary>The run's settings, command and commit, written when the run starts.</summary>
+    public const string RunFileName = "run.json";
 
     private readonly TrainingOptions _options;
     private readonly string _tokenizerJson;
@@ -47,6 +51,12 @@ public sealed class TrainingRun : IDisposable
         }
 
         _tokenizerJson = File.ReadAllText(tokenizerPath);
+        var runFile = Path.Combine(options.RunFolder, RunFileName);
+        if (!File.Exists(runFile))
+        {
+            File.WriteAllText(runFile, Provenance().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+
         _tokenizer = Qwen2Tokenizer.Parse(_tokenizerJson);
         var config = AgentModelDefinition.Config();
         var statePath = Path.Combine(options.RunFolder, "state");
@@ -78,7 +88,10 @@ public sealed class TrainingRun : IDisposable
             {
                 foreach (var (name, tensor) in _heads.Named)
                 {
-                    tensor.copy_(saved[name]);
+                    if (saved.TryGetValue(name, out var head))
+                    {
+                        tensor.copy_(head); // a head added since the state was saved keeps its fresh initialisation
+                    }
                 }
             }
 
@@ -107,7 +120,7 @@ public sealed class TrainingRun : IDisposable
     public void Train(Action<LogEntry> onStep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onStep);
-        var trainer = new BatchTrainer(_model, _heads, _options.Weights, Builder.PrefixIds);
+        var trainer = new BatchTrainer(_model, _heads, _options.Weights, Builder.PrefixIds, _options.Eviction);
         for (var step = StartStep; step < _options.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -117,9 +130,16 @@ public sealed class TrainingRun : IDisposable
                 .Select(i => Builder.Build(TaskGenerator.Generate(SuiteSeeds.For(SuiteSplit.Train, Curriculum.TaskIndex(step, _options.BatchSize, i)), suite)))
                 .ToList();
             BatchLosses losses;
+            var learningRate = _options.LearningRateAt(step);
+            double norm;
+            bool quietHeld;
             try
             {
+                // No collection mid-step: a TorchSharp Scalar collected during a native call crashes at random.
+                using var quiet = new QuietGcRegion();
                 losses = trainer.Accumulate(samples);
+                norm = _optimizer.Step(learningRate, _options.ClipNorm);
+                quietHeld = quiet.Started && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion;
             }
             finally
             {
@@ -129,9 +149,7 @@ public sealed class TrainingRun : IDisposable
                 }
             }
 
-            var learningRate = _options.LearningRateAt(step);
-            var norm = _optimizer.Step(learningRate, _options.ClipNorm);
-            var entry = new LogEntry { Step = step, LearningRate = learningRate, Seconds = watch.Elapsed.TotalSeconds, Losses = losses, GradientNorm = norm };
+            var entry = new LogEntry { Step = step, LearningRate = learningRate, Seconds = watch.Elapsed.TotalSeconds, Losses = losses, GradientNorm = norm, QuietGc = quietHeld };
             _log.Append(entry);
             onStep(entry);
             var done = step + 1;
@@ -162,21 +180,26 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Writes the current weights to <see cref="ExportFolder"/> with the run's provenance.</summary>
     public void Export(int step)
     {
-        var training = new JsonObject
-        {
-            ["command"] = "dotnet run -c Release --project tools/AgentTraining -- train " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "train").Skip(1)),
-            ["seed"] = _options.Seed,
-            ["steps_done"] = step,
-            ["steps"] = _options.Steps,
-            ["batch_size"] = _options.BatchSize,
-            ["learning_rate"] = _options.LearningRate,
-            ["warmup_steps"] = _options.WarmupSteps,
-            ["task_seeds"] = "train split of the synthetic suite (even seeds): task i of step s is index s·batch + i",
-            ["commit"] = GitCommit(),
-            ["exported_at"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
-        };
+        var training = Provenance();
+        training["steps_done"] = step;
         AgentFolder.Write(ExportFolder, _model, _tokenizerJson, training);
     }
+
+    private JsonObject Provenance() => new()
+    {
+        ["command"] = "dotnet run -c Release --project tools/AgentTraining -- train " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "train").Skip(1)),
+        ["seed"] = _options.Seed,
+        ["steps"] = _options.Steps,
+        ["batch_size"] = _options.BatchSize,
+        ["learning_rate"] = _options.LearningRate,
+        ["warmup_steps"] = _options.WarmupSteps,
+        ["threads"] = _options.Threads,
+        ["evict_share"] = _options.Eviction.Share,
+        ["evict_ratios"] = new JsonArray(_options.Eviction.MinRatio, _options.Eviction.MaxRatio),
+        ["task_seeds"] = "train split of the synthetic suite (even seeds): task i of step s is index s·batch + i; the curriculum is Curriculum.At(s, steps)",
+        ["commit"] = GitCommit(),
+        ["started_at"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
+    };
 
     /// <summary>The first <paramref name="perKind"/> tasks of each kind of the validation stream (default suite mix).</summary>
     public static IReadOnlyList<SuiteTask> ValidationTasks(int perKind)

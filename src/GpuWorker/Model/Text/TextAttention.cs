@@ -66,9 +66,16 @@ public sealed class TextAttention : IDisposable
     /// <param name="sin">// [T, D]</param>
     /// <param name="cache">The layer's cache; the turn's keys and values are appended to it.</param>
     /// <param name="tokens">The turn's bookkeeping, one entry per token.</param>
-    /// <returns>The attention output <c>[T, hidden]</c> and the rotated queries <c>[H, T, D]</c>; the caller owns both.</returns>
-    public (torch.Tensor Output, torch.Tensor Queries) Forward(
-        torch.Tensor x, torch.Tensor cos, torch.Tensor sin, LayerKvCache cache, IReadOnlyList<TokenInfo> tokens)
+    /// <param name="columnSums">
+    /// Whether to attend with the explicit softmax that also returns each group's column sums
+    /// (<see cref="GroupedAttention.AttendTailWithColumnSums"/>), for H2O; otherwise the fused attention.
+    /// </param>
+    /// <returns>
+    /// The attention output <c>[T, hidden]</c>, the rotated queries <c>[H, T, D]</c> and, when asked, the column sums
+    /// <c>[G, N]</c>; the caller owns them.
+    /// </returns>
+    public (torch.Tensor Output, torch.Tensor Queries, torch.Tensor? ColumnSums) Forward(
+        torch.Tensor x, torch.Tensor cos, torch.Tensor sin, LayerKvCache cache, IReadOnlyList<TokenInfo> tokens, bool columnSums = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(cache);
@@ -80,9 +87,19 @@ public sealed class TextAttention : IDisposable
         var queries = MropeRotary.Apply(q, cos, sin).contiguous(); // [H, T, D]
         var keys = MropeRotary.Apply(k, cos, sin); // [G, T, D]
         cache.Append(keys, v, tokens);
-        var attended = GroupedAttention.AttendTail(queries, cache.Keys, cache.Values); // [H, T, D]
+        torch.Tensor attended; // [H, T, D]
+        torch.Tensor? sums = null; // [G, N]
+        if (columnSums)
+        {
+            (attended, sums) = GroupedAttention.AttendTailWithColumnSums(queries, cache.Keys, cache.Values);
+        }
+        else
+        {
+            attended = GroupedAttention.AttendTail(queries, cache.Keys, cache.Values);
+        }
+
         var output = torch.nn.functional.linear(attended.transpose(0, 1).reshape(turn, Heads * HeadDim), _o); // [T, hidden]
-        return (output.MoveToOuterDisposeScope(), queries.MoveToOuterDisposeScope());
+        return (output.MoveToOuterDisposeScope(), queries.MoveToOuterDisposeScope(), sums?.MoveToOuterDisposeScope());
     }
 
     public void Dispose()

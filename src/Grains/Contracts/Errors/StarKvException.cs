@@ -46,4 +46,10 @@ public sealed class StarKvException : Exception
     public static StarKvException ResourceExhausted(string message) => new(StarKvErrorKind.ResourceExhausted, message);
 
     public static StarKvException FailedPrecondition(string message, Exception? inner = null) => new(StarKvErrorKind.FailedPrecondition, message, inner);
+
+    public static StarKvException AlreadyExists(string message) => new(StarKvErrorKind.AlreadyExists, message);
+
+    public static StarKvException Unavailable(string message, Exception? inner = null) => new(StarKvErrorKind.Unavailable, message, inner);
+
+    public static StarKvException PermissionDenied(string message) => new(StarKvErrorKind.PermissionDenied, message);
 }

@@ -1,24 +1,18 @@
 namespace StarKv.Grains.Placement;
 
 /// <summary>
-/// The cluster's view of its silos (one grain, key 0): the latest load report of each, drain flags, and the model of
-/// each open session so that a session reactivated after a crash is placed on a silo serving its model.
+/// The cluster's view of its silos (key 0). Every silo sends its load report to every silo each period, so each silo
+/// holds the whole view and no single activation's loss takes it away: this grain is a stateless worker that answers
+/// from the view of the silo it runs on. Drain flags belong to the silos themselves (their reports carry them).
 /// </summary>
 public interface ISiloLoadRegistryGrain : IGrainWithIntegerKey
 {
-    Task<SiloDirective> ReportAsync(SiloLoadReport report);
-
-    /// <summary>Reports no older than the registry's expiry, newest first.</summary>
+    /// <summary>Reports of live silos no older than the expiry, newest first.</summary>
     Task<IReadOnlyList<SiloLoadReport>> GetReportsAsync();
 
     /// <summary>The silo serving <paramref name="modelId"/> with the most free KV bytes and room, except <paramref name="excludeSilo"/>.</summary>
     Task<PlacementChoice> ChooseSiloAsync(string modelId, string? excludeSilo);
 
+    /// <summary>Tells <paramref name="silo"/> to drain (take no sessions, move its own away) or to take sessions again.</summary>
     Task SetDrainingAsync(string silo, bool draining);
-
-    Task RememberSessionAsync(string sessionKey, string modelId);
-
-    Task ForgetSessionAsync(string sessionKey);
-
-    Task<string?> GetSessionModelAsync(string sessionKey);
 }

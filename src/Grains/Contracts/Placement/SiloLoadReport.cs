@@ -16,18 +16,26 @@ public sealed record SiloLoadReport
     [Id(6)] public double HighWatermark { get; init; } = 0.9;
     [Id(7)] public bool Draining { get; init; }
 
-    /// <summary>When the registry received the report (UTC).</summary>
+    /// <summary>When the silo sent the report (UTC, the silo's clock).</summary>
     [Id(8)] public DateTime ReceivedUtc { get; init; }
 
-    public long FreeBytes => Math.Max(0, KvBudgetBytes - KvBytesInUse);
+    /// <summary>KV bytes one token costs on this silo's model (all layers, KV heads, its dtype).</summary>
+    [Id(9)] public long KvBytesPerToken { get; init; }
+
+    /// <summary>
+    /// KV bytes the silo expects its young sessions to add: each session counts at least its estimate
+    /// (<see cref="SessionFootprint"/>) until it holds more, so a silo full of fresh sessions does not look empty.
+    /// </summary>
+    [Id(10)] public long KvBytesReserved { get; init; }
+
+    /// <summary>Bytes held and expected.</summary>
+    public long KvBytesCommitted => KvBytesInUse + KvBytesReserved;
+
+    public long FreeBytes => Math.Max(0, KvBudgetBytes - KvBytesCommitted);
 
     /// <summary>True when the silo may take a new session: not draining and below its high watermark.</summary>
-    public bool HasRoom => !Draining && KvBytesInUse < (long)(KvBudgetBytes * HighWatermark);
+    public bool HasRoom => !Draining && KvBytesCommitted < (long)(KvBudgetBytes * HighWatermark);
 }
-
-/// <summary>What the registry tells a silo in answer to its report.</summary>
-[GenerateSerializer, Immutable]
-public sealed record SiloDirective([property: Id(0)] bool Drain);
 
 /// <summary>The silo chosen for a model, or why there is none.</summary>
 [GenerateSerializer, Immutable]

@@ -31,6 +31,12 @@ public sealed record StepFiguresRecord
     [Id(8)] public double CompressMs { get; init; }
     [Id(9)] public double DecodeMs { get; init; }
     [Id(10)] public string Silo { get; init; } = "";
+
+    /// <summary>Screenshot decode, resize and normalisation, before the runtime's lock.</summary>
+    [Id(11)] public double PreprocessMs { get; init; }
+
+    /// <summary>Writing the step's checkpoint (what the step changed) until it was durable; the answer waits for it.</summary>
+    [Id(12)] public double CheckpointMs { get; init; }
 }
 
 /// <summary>The stored result of one step: replaying its index returns this record with <see cref="Replayed"/> set.</summary>

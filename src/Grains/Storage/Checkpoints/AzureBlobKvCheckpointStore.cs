@@ -7,7 +7,7 @@ namespace StarKv.Grains.Storage.Checkpoints;
 
 /// <summary>
 /// Checkpoints as block blobs <c>kv/{session}/{step:D12}-{id}.kvc</c> in one container (created on the first
-/// write when missing). Each write is a new blob, uploaded with <c>If-None-Match: *</c>.
+/// write when missing). Each write is a new blob, uploaded (or streamed block by block) with <c>If-None-Match: *</c>.
 /// </summary>
 public sealed class AzureBlobKvCheckpointStore : IKvCheckpointStore
 {
@@ -47,6 +47,35 @@ public sealed class AzureBlobKvCheckpointStore : IKvCheckpointStore
         return reference;
     }
 
+    public async Task<CheckpointReference> WriteAsync(string sessionKey, long stepIndex, string modelFingerprint, CheckpointPayloadWriter writePayload, CancellationToken cancellationToken)
+    {
+        var name = CheckpointBlobs.NewName(sessionKey, stepIndex);
+        var blob = _container.GetBlobClient(name);
+        var open = new BlobOpenWriteOptions
+        {
+            // The SDK first creates an empty blob under these conditions, then commits the staged blocks against its ETag.
+            OpenConditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
+            HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
+        };
+        Stream sink;
+        try
+        {
+            sink = await blob.OpenWriteAsync(overwrite: true, open, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.ContainerNotFound)
+        {
+            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            sink = await blob.OpenWriteAsync(overwrite: true, open, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (sink.ConfigureAwait(false))
+        {
+            var reference = await CheckpointBlobs.StreamAsync(sink, name, stepIndex, modelFingerprint, writePayload, cancellationToken).ConfigureAwait(false);
+            await sink.FlushAsync(cancellationToken).ConfigureAwait(false); // commits the block list
+            return reference;
+        }
+    }
+
     public async Task<byte[]> ReadAsync(CheckpointReference reference, CancellationToken cancellationToken)
     {
         CheckpointBlobs.CheckName(reference);
@@ -67,10 +96,11 @@ public sealed class AzureBlobKvCheckpointStore : IKvCheckpointStore
     public Task DeleteAsync(string sessionKey, CancellationToken cancellationToken) =>
         DeleteWhereAsync(sessionKey, _ => true, cancellationToken);
 
-    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, IReadOnlyCollection<CheckpointReference> keep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keep);
-        return DeleteWhereAsync(sessionKey, name => !string.Equals(name, keep.BlobName, StringComparison.Ordinal), cancellationToken);
+        var kept = keep.Select(k => k.BlobName).ToHashSet(StringComparer.Ordinal);
+        return DeleteWhereAsync(sessionKey, name => !kept.Contains(name), cancellationToken);
     }
 
     private async Task DeleteWhereAsync(string sessionKey, Func<string, bool> delete, CancellationToken cancellationToken)

@@ -29,15 +29,51 @@ internal static class CheckpointBlobs
             throw new ArgumentException($"A stored checkpoint must be framed by CheckpointEnvelope.Wrap: {e.Message}", nameof(checkpoint), e);
         }
 
-        var name = string.Create(CultureInfo.InvariantCulture, $"{SessionPrefix(sessionKey)}{stepIndex:D12}-{Guid.NewGuid():N}{Extension}");
         return new CheckpointReference
         {
-            BlobName = name,
+            BlobName = NewName(sessionKey, stepIndex),
             Length = checkpoint.Length,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(checkpoint.Span)),
             StepIndex = stepIndex,
             FormatVersion = header.FormatVersion,
             ModelFingerprint = header.ModelFingerprint,
+        };
+    }
+
+    /// <summary>A new blob's name: <c>kv/{session}/{step:D12}-{unique}.kvc</c>.</summary>
+    public static string NewName(string sessionKey, long stepIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stepIndex);
+        return string.Create(CultureInfo.InvariantCulture, $"{SessionPrefix(sessionKey)}{stepIndex:D12}-{Guid.NewGuid():N}{Extension}");
+    }
+
+    /// <summary>
+    /// Streams a checkpoint into <paramref name="sink"/>: the envelope header, then what <paramref name="writePayload"/>
+    /// writes, through a 64 KiB buffer and a SHA-256 computed on the way (the one hash of the checkpoint), and describes it.
+    /// </summary>
+    public static async Task<CheckpointReference> StreamAsync(
+        Stream sink, string blobName, long stepIndex, string modelFingerprint, CheckpointPayloadWriter writePayload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(writePayload);
+        var header = CheckpointEnvelope.Header(modelFingerprint);
+        using var hashing = new HashingWriteStream(sink);
+        string sha256;
+        await using (var buffered = new BufferedStream(hashing, 1 << 16))
+        {
+            await buffered.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            await writePayload(buffered, cancellationToken).ConfigureAwait(false);
+            await buffered.FlushAsync(cancellationToken).ConfigureAwait(false);
+            sha256 = hashing.Finish();
+        }
+
+        return new CheckpointReference
+        {
+            BlobName = blobName,
+            Length = hashing.Written,
+            Sha256 = sha256,
+            StepIndex = stepIndex,
+            FormatVersion = CheckpointEnvelope.CurrentFormatVersion,
+            ModelFingerprint = modelFingerprint,
         };
     }
 

@@ -29,6 +29,16 @@ public sealed record CheckpointEnvelope(int FormatVersion, string ModelFingerpri
     /// <summary>Frames <paramref name="payload"/> with the current format version and <paramref name="modelFingerprint"/>.</summary>
     public static byte[] Wrap(ReadOnlySpan<byte> payload, string modelFingerprint)
     {
+        var header = Header(modelFingerprint);
+        var bytes = new byte[header.Length + payload.Length];
+        header.CopyTo(bytes, 0);
+        payload.CopyTo(bytes.AsSpan(header.Length));
+        return bytes;
+    }
+
+    /// <summary>The header <see cref="Wrap"/> puts before a payload: magic, current format version, fingerprint.</summary>
+    public static byte[] Header(string modelFingerprint)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelFingerprint);
         var fingerprint = Encoding.UTF8.GetBytes(modelFingerprint);
         if (fingerprint.Length > MaxFingerprintBytes)
@@ -36,13 +46,12 @@ public sealed record CheckpointEnvelope(int FormatVersion, string ModelFingerpri
             throw new ArgumentException($"The model fingerprint has {fingerprint.Length} UTF-8 bytes; at most {MaxFingerprintBytes} fit a checkpoint header.", nameof(modelFingerprint));
         }
 
-        var bytes = new byte[FixedHeaderLength + fingerprint.Length + payload.Length];
+        var bytes = new byte[FixedHeaderLength + fingerprint.Length];
         var span = bytes.AsSpan();
         Magic.CopyTo(span);
         BinaryPrimitives.WriteUInt16LittleEndian(span[4..], CurrentFormatVersion);
         BinaryPrimitives.WriteUInt16LittleEndian(span[6..], (ushort)fingerprint.Length);
         fingerprint.CopyTo(span[FixedHeaderLength..]);
-        payload.CopyTo(span[(FixedHeaderLength + fingerprint.Length)..]);
         return bytes;
     }
 

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 namespace StarKv.Grains.Storage.Checkpoints;
 
 /// <summary>
-/// Checkpoints as files, <c>{RootPath}/kv/{session}/{step:D12}-{id}.kvc</c>, each written to a temporary file,
-/// flushed and renamed into place, so a reader sees a whole checkpoint or none.
+/// Checkpoints as files, <c>{RootPath}/kv/{session}/{step:D12}-{id}.kvc</c>, each written (or streamed) to a temporary
+/// file, flushed to disk and renamed into place, so a reader sees a whole checkpoint or none.
 /// </summary>
 public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
 {
@@ -30,6 +30,31 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
             await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
                 await stream.WriteAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+
+        return reference;
+    }
+
+    public async Task<CheckpointReference> WriteAsync(string sessionKey, long stepIndex, string modelFingerprint, CheckpointPayloadWriter writePayload, CancellationToken cancellationToken)
+    {
+        var name = CheckpointBlobs.NewName(sessionKey, stepIndex);
+        var path = PathOf(name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        CheckpointReference reference;
+        try
+        {
+            await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                reference = await CheckpointBlobs.StreamAsync(stream, name, stepIndex, modelFingerprint, writePayload, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }
 
@@ -72,7 +97,7 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
         return Task.CompletedTask;
     }
 
-    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, IReadOnlyCollection<CheckpointReference> keep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keep);
         cancellationToken.ThrowIfCancellationRequested();
@@ -82,10 +107,10 @@ public sealed class FileSystemKvCheckpointStore : IKvCheckpointStore
             return Task.CompletedTask;
         }
 
-        var kept = PathOf(keep.BlobName);
+        var kept = keep.Select(k => PathOf(k.BlobName)).ToHashSet(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(folder, "*" + CheckpointBlobs.Extension))
         {
-            if (!string.Equals(file, kept, StringComparison.Ordinal))
+            if (!kept.Contains(file))
             {
                 File.Delete(file);
             }

@@ -20,6 +20,15 @@ public sealed class InMemoryKvCheckpointStore : IKvCheckpointStore
         return Task.FromResult(reference);
     }
 
+    public async Task<CheckpointReference> WriteAsync(string sessionKey, long stepIndex, string modelFingerprint, CheckpointPayloadWriter writePayload, CancellationToken cancellationToken)
+    {
+        var name = CheckpointBlobs.NewName(sessionKey, stepIndex);
+        using var stream = new MemoryStream();
+        var reference = await CheckpointBlobs.StreamAsync(stream, name, stepIndex, modelFingerprint, writePayload, cancellationToken).ConfigureAwait(false);
+        _blobs[name] = stream.ToArray();
+        return reference;
+    }
+
     public Task<byte[]> ReadAsync(CheckpointReference reference, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -44,12 +53,13 @@ public sealed class InMemoryKvCheckpointStore : IKvCheckpointStore
         return Task.CompletedTask;
     }
 
-    public Task PruneAsync(string sessionKey, CheckpointReference keep, CancellationToken cancellationToken)
+    public Task PruneAsync(string sessionKey, IReadOnlyCollection<CheckpointReference> keep, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keep);
         cancellationToken.ThrowIfCancellationRequested();
         var prefix = CheckpointBlobs.SessionPrefix(sessionKey);
-        foreach (var name in _blobs.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n != keep.BlobName))
+        var kept = keep.Select(k => k.BlobName).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in _blobs.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !kept.Contains(n)))
         {
             _blobs.TryRemove(name, out _);
         }

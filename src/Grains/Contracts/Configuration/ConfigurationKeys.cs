@@ -16,10 +16,14 @@ public static class ConfigurationKeys
     public const string ModelId = "StarKv:Model:Id";
     public const string ModelDevice = "StarKv:Model:Device";
     public const string ModelDType = "StarKv:Model:DType";
+    public const string ModelMaxTaskTokens = "StarKv:Model:MaxTaskTokens";
+    public const string ModelMaxInstructionTokens = "StarKv:Model:MaxInstructionTokens";
+    public const string ModelMaxTurnTokens = "StarKv:Model:MaxTurnTokens";
 
     public const string Capacity = "StarKv:Capacity";
     public const string CapacityKvBudgetBytes = "StarKv:Capacity:KvBudgetBytes";
     public const string CapacityHighWatermark = "StarKv:Capacity:HighWatermark";
+    public const string CapacityExpectedSessionTokens = "StarKv:Capacity:ExpectedSessionTokens";
 
     public const string Cluster = "StarKv:Cluster";
     public const string ClusterClustering = "StarKv:Cluster:Clustering";
@@ -39,7 +43,11 @@ public static class ConfigurationKeys
 
     public const string Gateway = "StarKv:Gateway";
     public const string GatewayGrpcPort = "StarKv:Gateway:GrpcPort";
+    public const string GatewayBindAddress = "StarKv:Gateway:BindAddress";
+    public const string GatewayTlsCertificatePath = "StarKv:Gateway:TlsCertificatePath";
+    public const string GatewayTlsKeyPath = "StarKv:Gateway:TlsKeyPath";
     public const string GatewayMaxImageBytes = "StarKv:Gateway:MaxImageBytes";
+    public const string GatewayMaxImagePixels = "StarKv:Gateway:MaxImagePixels";
     public const string GatewayMaxInstructionChars = "StarKv:Gateway:MaxInstructionChars";
 
     public const string Tenants = "StarKv:Tenants";
@@ -47,10 +55,17 @@ public static class ConfigurationKeys
     public const string TenantApiKeySha256 = "StarKv:Tenants:*:ApiKeySha256";
     public const string TenantMaxSessions = "StarKv:Tenants:*:MaxSessions";
     public const string TenantMaxKvBytes = "StarKv:Tenants:*:MaxKvBytes";
+    public const string TenantAdmin = "StarKv:Tenants:*:Admin";
 
     public const string Telemetry = "StarKv:Telemetry";
     public const string TelemetryOtlpEndpoint = "StarKv:Telemetry:OtlpEndpoint";
     public const string TelemetryConsole = "StarKv:Telemetry:Console";
+
+    public const string Checkpoints = "StarKv:Checkpoints";
+    public const string CheckpointsFullEvery = "StarKv:Checkpoints:FullEvery";
+
+    public const string Actions = "StarKv:Actions";
+    public const string ActionsTupleCoordinates = "StarKv:Actions:TupleCoordinates";
 
     public const string Health = "StarKv:Health";
     public const string HealthPort = "StarKv:Health:Port";
@@ -63,8 +78,12 @@ public static class ConfigurationKeys
         [ModelId] = typeof(string),
         [ModelDevice] = typeof(string),
         [ModelDType] = typeof(string),
+        [ModelMaxTaskTokens] = typeof(int),
+        [ModelMaxInstructionTokens] = typeof(int),
+        [ModelMaxTurnTokens] = typeof(int),
         [CapacityKvBudgetBytes] = typeof(long),
         [CapacityHighWatermark] = typeof(double),
+        [CapacityExpectedSessionTokens] = typeof(int),
         [ClusterClustering] = typeof(string),
         [ClusterRedisConnectionString] = typeof(string),
         [ClusterClusterId] = typeof(string),
@@ -78,15 +97,22 @@ public static class ConfigurationKeys
         [StorageAzureBlobConnectionString] = typeof(string),
         [StorageContainer] = typeof(string),
         [GatewayGrpcPort] = typeof(int),
+        [GatewayBindAddress] = typeof(string),
+        [GatewayTlsCertificatePath] = typeof(string),
+        [GatewayTlsKeyPath] = typeof(string),
         [GatewayMaxImageBytes] = typeof(long),
+        [GatewayMaxImagePixels] = typeof(long),
         [GatewayMaxInstructionChars] = typeof(int),
         [TenantId] = typeof(string),
         [TenantApiKeySha256] = typeof(string),
         [TenantMaxSessions] = typeof(int),
         [TenantMaxKvBytes] = typeof(long),
+        [TenantAdmin] = typeof(bool),
         [TelemetryOtlpEndpoint] = typeof(string),
         [TelemetryConsole] = typeof(bool),
         [HealthPort] = typeof(int),
+        [CheckpointsFullEvery] = typeof(int),
+        [ActionsTupleCoordinates] = typeof(string),
     };
 
     /// <summary>The values a key accepts, for keys that take one of a fixed set (case-insensitive).</summary>
@@ -96,6 +122,7 @@ public static class ConfigurationKeys
         [ModelDType] = ["float32", "bfloat16", "float16"],
         [ClusterClustering] = ["localhost", "redis"],
         [StorageKind] = ["filesystem", "azureblob"],
+        [ActionsTupleCoordinates] = ["resized", "normalized1000"],
     };
 
     /// <summary>
