@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using StarKv.Silo.Configuration;
 using StarKv.Silo.Demo;
 using StarKv.Silo.Hosting;
 using StarKv.Silo.Runtime;

@@ -118,7 +118,7 @@ public static class ConfigurationKeys
     /// <summary>The values a key accepts, for keys that take one of a fixed set (case-insensitive).</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> AllowedValues { get; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
     {
-        [ModelSource] = ["tiny", "folder"],
+        [ModelSource] = ["agent", "tiny", "folder"],
         [ModelDType] = ["float32", "bfloat16", "float16"],
         [ClusterClustering] = ["localhost", "redis"],
         [StorageKind] = ["filesystem", "azureblob"],
