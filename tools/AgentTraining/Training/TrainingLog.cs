@@ -98,7 +98,8 @@ public sealed class TrainingLog
             Accuracy("action accuracy", v => v.Action);
         }
 
-        plot.ShowLegend();
+        // Upper centre: the losses have fallen below a fifth of their start there, and the validation points sit at the right.
+        plot.ShowLegend(ScottPlot.Alignment.UpperCenter);
         plot.Title(string.Create(CultureInfo.InvariantCulture, $"Tiny GUI agent training ({losses[^1].Step + 1} steps)"));
         plot.SavePng(CurvePath, 1000, 600);
     }
