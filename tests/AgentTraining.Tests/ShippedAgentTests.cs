@@ -53,6 +53,8 @@ public sealed class ShippedAgentTests
         Assert.True(memory.Memory >= MemoryFloor, $"memory {memory.Memory:P0} on 12 test tasks, floor {MemoryFloor:P0}");
     }
 
-    private const double GroundingFloor = 0.5;
+    // The evaluation harness measured 15 of these 30 grounding tasks and 6 of these 12 memory recalls right (full
+    // cache, greedy; eval/results/agent/full-600); a model with random weights writes no valid action and scores zero.
+    private const double GroundingFloor = 0.3;
     private const double MemoryFloor = 0.25;
 }
