@@ -47,7 +47,8 @@ namespace StarKv.GpuWorker.Sessions;
 /// undecodable screenshot fails before anything changes. Sessions take one step at a time; a concurrent call fails
 /// with <see cref="InvalidOperationException"/>. The screenshot is decoded, resized and normalised before the
 /// runtime's lock (<see cref="StepFigures.PreprocessMs"/>, span <c>preprocess</c>); the model's work of all sessions of
-/// a runtime is serialised by the runtime.
+/// a runtime is serialised by the runtime, step by step in the serial mode, or (retained mode, continuous batching) in
+/// the iterations of its <see cref="StepScheduler"/>, which decodes this step's tokens in batches with other sessions'.
 /// </para>
 /// <para>
 /// Checkpoints: <see cref="CaptureCheckpoint"/> takes the whole session or, right after a step, what the step changed

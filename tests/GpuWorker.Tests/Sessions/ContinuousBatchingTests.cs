@@ -49,7 +49,7 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
         // All at once, each session's steps one after the other: sessions join the batch as their prefills finish and
         // leave it as their replies end, so batches hold varying mixes of sessions.
         var actual = await System.Threading.Tasks.Task.WhenAll(
-            plans.Select(p => System.Threading.Tasks.Task.Run(() => Run(_batched, p.Options, p.Steps, p.Width, p.Height))));
+            plans.Select(p => OnOwnThread(() => Run(_batched, p.Options, p.Steps, p.Width, p.Height))));
 
         for (var i = 0; i < plans.Length; i++)
         {
@@ -78,8 +78,8 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
         var rowsBefore = scheduler.DecodedRows;
 
         using var cts = new CancellationTokenSource();
-        var longStep = System.Threading.Tasks.Task.Run(() => cancelled.Step(Screen(1), "second", cts.Token));
-        var otherStep = System.Threading.Tasks.Task.Run(() => other.Step(Screen(0, 260, 300), "first", CancellationToken.None));
+        var longStep = OnOwnThread(() => cancelled.Step(Screen(1), "second", cts.Token));
+        var otherStep = OnOwnThread(() => other.Step(Screen(0, 260, 300), "first", CancellationToken.None));
         // Cancel once both sessions have decoded together for a few tokens.
         while (scheduler.DecodedRows < rowsBefore + 8 && !longStep.IsCompleted)
         {
@@ -120,7 +120,7 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
         var seen = session.SeenTokens;
 
         failing.FailAtLayer = 1;
-        var otherStep = System.Threading.Tasks.Task.Run(() => other.Step(Screen(2, 400, 180), "", CancellationToken.None));
+        var otherStep = OnOwnThread(() => other.Step(Screen(2, 400, 180), "", CancellationToken.None));
         var error = Assert.Throws<InvalidOperationException>(() => session.Step(Screen(1), "", CancellationToken.None));
         Assert.Contains("injected", error.Message, StringComparison.Ordinal);
         var actualOther = await otherStep;
@@ -154,6 +154,13 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
         Assert.Equal(expected.Text, actual.Text);
         AssertLogits(reference.LastPromptLogits!, restored.LastPromptLogits!, "the restored session's step");
     }
+
+    /// <summary>
+    /// Runs a blocking step on a thread of its own, as each grain's step waits on its own: on a 2-core machine, steps
+    /// waiting on thread-pool threads would hold back the test's own continuations (the cancellation below).
+    /// </summary>
+    private static Task<T> OnOwnThread<T>(Func<T> step) =>
+        System.Threading.Tasks.Task.Factory.StartNew(step, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static byte[] Screen(int step, int width = 320, int height = 200) => TinyRuntimeFixture.Screen(step, width, height);
 

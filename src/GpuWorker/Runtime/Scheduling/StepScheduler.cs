@@ -71,7 +71,7 @@ public sealed class StepScheduler : IDisposable
     internal void Run(IScheduledStep step)
     {
         ArgumentNullException.ThrowIfNull(step);
-        using var entry = new Entry(step);
+        var entry = new Entry(step);
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
@@ -85,11 +85,8 @@ public sealed class StepScheduler : IDisposable
             Monitor.PulseAll(_sync);
         }
 
-        entry.Done.Wait();
-        if (entry.Error is { } error)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
-        }
+        // A blocking wait on a task: the thread pool sees it and adds threads while many grains' steps wait.
+        entry.Completion.Task.GetAwaiter().GetResult();
     }
 
     private void Loop()
@@ -191,7 +188,16 @@ public sealed class StepScheduler : IDisposable
         torch.Tensor logits; // [B, vocab]
         try
         {
-            logits = _model.DecodeBatch(rows, _attention);
+            if (rows.Length == 1)
+            {
+                // A batch of one is the serial decode, without the batched layer's gathers.
+                using var single = _model.DecodeStep(rows[0].TokenId, rows[0].Position, rows[0].Cache); // [vocab]
+                logits = single.unsqueeze(0);
+            }
+            else
+            {
+                logits = _model.DecodeBatch(rows, _attention);
+            }
         }
         catch (Exception e)
         {
@@ -226,20 +232,22 @@ public sealed class StepScheduler : IDisposable
     }
 
     /// <summary>A step in the scheduler and the signal its caller waits on.</summary>
-    private sealed class Entry(IScheduledStep step) : IDisposable
+    private sealed class Entry(IScheduledStep step)
     {
         public IScheduledStep Step { get; } = step;
 
-        public ManualResetEventSlim Done { get; } = new();
-
-        public Exception? Error { get; private set; }
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Finish(Exception? error)
         {
-            Error = error;
-            Done.Set();
+            if (error is null)
+            {
+                Completion.TrySetResult();
+            }
+            else
+            {
+                Completion.TrySetException(error);
+            }
         }
-
-        public void Dispose() => Done.Dispose();
     }
 }
