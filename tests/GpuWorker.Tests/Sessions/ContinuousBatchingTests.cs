@@ -137,6 +137,35 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
     }
 
     [Fact]
+    public async Task A_full_batch_keeps_later_steps_waiting_within_the_limits_and_a_waiting_step_can_be_cancelled()
+    {
+        // Two rows at most, one token an iteration: every prefill runs alone, and the third step waits for a row.
+        using var narrow = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 2, MaxTokensPerIteration = 1 });
+        var options = new SessionOptions { Method = "snapkv", BudgetRatio = 0.5, Task = Task, MaxNewTokens = 300 };
+        var expected = Run(_serial, options, 1, 320, 200);
+        using var first = Open(narrow, options);
+        using var second = Open(narrow, options);
+        using var waiting = Open(narrow, options);
+        var firstStep = OnOwnThread(() => first.Step(Screen(0), "step 0", CancellationToken.None));
+        var secondStep = OnOwnThread(() => second.Step(Screen(0), "step 0", CancellationToken.None));
+        while (narrow.Scheduler!.DecodedRows < 4 && !firstStep.IsCompleted)
+        {
+            await System.Threading.Tasks.Task.Delay(5);
+        }
+
+        using var cts = new CancellationTokenSource();
+        var waitingStep = OnOwnThread(() => waiting.Step(Screen(0), "step 0", cts.Token));
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waitingStep);
+        Assert.Equal(0, waiting.StepsTaken);
+        Assert.Equal(0, waiting.SeenTokens);
+
+        Assert.Equal(expected.Outcomes[0].Text, (await firstStep).Text);
+        Assert.Equal(expected.Outcomes[0].Text, (await secondStep).Text);
+        Assert.Equal(2, narrow.Scheduler.LargestBatch);
+    }
+
+    [Fact]
     public void A_batched_session_checkpoints_and_restores_into_a_serial_runtime_unchanged()
     {
         var options = new SessionOptions { Method = "starkv", BudgetRatio = 0.2, Task = Task, MaxNewTokens = 7 };

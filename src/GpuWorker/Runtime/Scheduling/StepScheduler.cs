@@ -125,6 +125,24 @@ public sealed class StepScheduler : IDisposable
     private List<Entry> Admit()
     {
         var admitted = new List<Entry>();
+        if (_waiting.Any(e => e.Step.CancellationToken.IsCancellationRequested))
+        {
+            // A step cancelled while it waited for room leaves without running.
+            var waiting = _waiting.ToList();
+            _waiting.Clear();
+            foreach (var entry in waiting)
+            {
+                if (entry.Step.CancellationToken.IsCancellationRequested)
+                {
+                    entry.Finish(new OperationCanceledException(entry.Step.CancellationToken));
+                }
+                else
+                {
+                    _waiting.Enqueue(entry);
+                }
+            }
+        }
+
         var budget = Options.MaxTokensPerIteration - _decoding.Count;
         while (_waiting.Count > 0 && _decoding.Count + admitted.Count < Options.MaxBatchSize)
         {
