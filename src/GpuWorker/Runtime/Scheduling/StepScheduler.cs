@@ -117,7 +117,17 @@ public sealed class StepScheduler : IDisposable
                 admitted = Admit();
             }
 
-            Iterate(admitted);
+            try
+            {
+                Iterate(admitted);
+            }
+            catch (Exception e)
+            {
+                // Nothing of an iteration may stop the loop with callers waiting: what it held fails, the loop goes on.
+                admitted.ForEach(entry => entry.Finish(e));
+                _decoding.ForEach(entry => entry.Finish(e));
+                _decoding.Clear();
+            }
         }
     }
 
