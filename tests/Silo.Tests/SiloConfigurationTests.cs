@@ -17,6 +17,8 @@ public sealed class SiloConfigurationTests : IDisposable
         { "StarKv:Actions:TupleCoordinates", "polar", "StarKv:Actions:TupleCoordinates must be 'resized' or 'normalized1000'." },
         { "StarKv:Model:Device", "gpu0", "StarKv:Model:Device must be 'cpu', 'cuda' or 'cuda:N'." },
         { "StarKv:Model:DType", "int4", "StarKv:Model:DType must be 'float32', 'bfloat16' or 'float16'." },
+        { "StarKv:Model:MaxBatchSize", "0", "StarKv:Model:MaxBatchSize must be in 1..4096." },
+        { "StarKv:Model:MaxTokensPerIteration", "0", "StarKv:Model:MaxTokensPerIteration must be in 1..16777216." },
         { "StarKv:Capacity:KvBudgetBytes", "0", "StarKv:Capacity:KvBudgetBytes must be a positive number of bytes." },
         { "StarKv:Capacity:HighWatermark", "1.5", "StarKv:Capacity:HighWatermark must be in (0, 1]." },
         { "StarKv:Cluster:Clustering", "zookeeper", "StarKv:Cluster:Clustering must be 'localhost' or 'redis'." },

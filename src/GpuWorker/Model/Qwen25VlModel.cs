@@ -1,6 +1,7 @@
 using StarKv.Compression.Api;
 using StarKv.GpuWorker.Cache;
 using StarKv.GpuWorker.Images;
+using StarKv.GpuWorker.Model.Batching;
 using StarKv.GpuWorker.Model.Layers;
 using StarKv.GpuWorker.Model.Positions;
 using StarKv.GpuWorker.Model.Text;
@@ -248,6 +249,73 @@ public sealed class Qwen25VlModel : IDisposable
         ArgumentNullException.ThrowIfNull(cache);
         using var positions = MropePositions.ForText(position);
         return Prefill([tokenId], null, positions, [TokenInfo.Text(cache.SeenTokens)], cache);
+    }
+
+    /// <summary>
+    /// Decodes one token for each of several sessions at once: row b appends <see cref="DecodeRow.TokenId"/> to its own
+    /// cache at rotary position (p, p, p) with text bookkeeping at that cache's <see cref="KvCache.SeenTokens"/>, exactly
+    /// as <see cref="DecodeStep"/> would. The embeddings, projections, MLPs, norms and LM head run once over the B rows
+    /// (the weights are read once per batch, not once per session); attention reads each row's own cache through
+    /// <paramref name="attention"/> (<see cref="PerSessionAttention"/> when null). Returns every row's next-token logits
+    /// in fp32. // [B, vocab]
+    /// </summary>
+    /// <param name="rows">One entry per session; every cache distinct.</param>
+    /// <param name="attention">The KV layout the rows' attention reads (the seam for a paged kernel).</param>
+    public torch.Tensor DecodeBatch(IReadOnlyList<DecodeRow> rows, IBatchedAttention? attention = null)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            throw new ArgumentException("A batched decode needs at least one row.", nameof(rows));
+        }
+
+        var seen = new HashSet<KvCache>(ReferenceEqualityComparer.Instance);
+        foreach (var row in rows)
+        {
+            ArgumentNullException.ThrowIfNull(row.Cache, nameof(rows));
+            CheckCache(row.Cache);
+            if (!seen.Add(row.Cache))
+            {
+                throw new ArgumentException("Two rows of a batched decode share a cache; a session decodes one token per batch.", nameof(rows));
+            }
+        }
+
+        attention ??= PerSessionAttention.Instance;
+        using var noGrad = InferenceOnly();
+        using var scope = torch.NewDisposeScope();
+        var text = Config.Text;
+        var count = rows.Count;
+        var positionIds = new long[3 * count];
+        for (var d = 0; d < 3; d++)
+        {
+            for (var b = 0; b < count; b++)
+            {
+                positionIds[(d * count) + b] = rows[b].Position;
+            }
+        }
+
+        var positions = torch.tensor(positionIds, [3, count], torch.ScalarType.Int64); // [3, B]
+        var (cos, sin) = MropeRotary.CosSin(positions, text.HeadDim, text.RopeTheta, text.MropeSection, Device, DType); // [B, D] each
+        var tokens = rows.Select(r => TokenInfo.Text(r.Cache.SeenTokens)).ToArray();
+        var x = EmbedTurn(rows.Select(r => r.TokenId).ToArray(), null); // [B, hidden]
+        for (var l = 0; l < _layers.Length; l++)
+        {
+            var layer = _layers[l];
+            var caches = rows.Select(r => r.Cache[l]).ToArray();
+            torch.Tensor next;
+            using (var layerScope = torch.NewDisposeScope())
+            {
+                var attended = layer.Attention.ForwardBatch(layer.InputNorm.Forward(x), cos, sin, caches, tokens, attention); // [B, hidden]
+                var h = x + attended; // [B, hidden]
+                next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [B, hidden]
+            }
+
+            x.Dispose();
+            x = next;
+        }
+
+        var logits = Logits(_norm.Forward(x)); // [B, vocab]
+        return logits.MoveToOuterDisposeScope();
     }
 
     public void Dispose()

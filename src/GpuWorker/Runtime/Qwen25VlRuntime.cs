@@ -2,6 +2,7 @@ using StarKv.Compression;
 using StarKv.Compression.Api;
 using StarKv.GpuWorker.Checkpoints;
 using StarKv.GpuWorker.Model;
+using StarKv.GpuWorker.Runtime.Scheduling;
 using StarKv.GpuWorker.Sessions;
 using StarKv.GpuWorker.Text;
 using StarKv.GpuWorker.TinyModel;
@@ -12,16 +13,21 @@ namespace StarKv.GpuWorker.Runtime;
 /// <summary>
 /// A Qwen2.5-VL (UI-TARS-1.5) model loaded on one device with its tokenizer: the factory of <see cref="AgentSession"/>s.
 /// The model's weights are read once; sessions share the model and own their KV caches. Steps of different sessions
-/// on one runtime run one at a time (<see cref="ExecutionGate"/>): the device is busy with one prefill or decode
-/// anyway, and the model is not written for concurrent calls.
+/// on one runtime share the model under one <see cref="ExecutionGate"/> (the model is not written for concurrent
+/// calls). How they share it is <see cref="Scheduling"/>: in the serial mode each step runs alone behind the gate; with
+/// continuous batching (<see cref="StepSchedulerOptions.MaxBatchSize"/> above 1) the retained-cache steps of all sessions
+/// run in the iterations of one <see cref="StepScheduler"/>, which decodes their next tokens in one batched forward pass
+/// (re-prefilling sessions still run alone behind the gate).
 /// </summary>
 public sealed class Qwen25VlRuntime : IModelRuntime
 {
     private readonly CompressorFactory _compressors = new CompressorFactory();
     private bool _disposed;
 
-    internal Qwen25VlRuntime(string modelId, Qwen25VlModel model, Qwen2Tokenizer tokenizer, PromptLimits? limits = null)
+    internal Qwen25VlRuntime(string modelId, Qwen25VlModel model, Qwen2Tokenizer tokenizer, PromptLimits? limits = null, StepSchedulerOptions? scheduling = null)
     {
+        Scheduling = scheduling ?? StepSchedulerOptions.Serial;
+        Scheduling.Validate();
         ModelId = modelId;
         Limits = limits ?? PromptLimits.Default;
         Model = model;
@@ -30,7 +36,14 @@ public sealed class Qwen25VlRuntime : IModelRuntime
         var text = model.Config.Text;
         using var probe = torch.empty(1, dtype: model.DType);
         KvBytesPerToken = (long)text.NumHiddenLayers * 2 * text.NumKeyValueHeads * text.HeadDim * probe.ElementSize;
+        Scheduler = Scheduling.IsSerial ? null : new StepScheduler(model, ExecutionGate, Scheduling);
     }
+
+    /// <summary>How the steps of this runtime's sessions share the model (serial unless the loader was told otherwise).</summary>
+    public StepSchedulerOptions Scheduling { get; }
+
+    /// <summary>The continuous-batching scheduler, or null in the serial mode.</summary>
+    public StepScheduler? Scheduler { get; }
 
     public string ModelId { get; }
 
@@ -58,7 +71,8 @@ public sealed class Qwen25VlRuntime : IModelRuntime
     /// Loads a Hugging Face checkpoint folder. The weights are read onto the CPU in <paramref name="dtype"/>, copied onto
     /// <paramref name="device"/> by the model, and the read copy is freed, so the device holds one copy only.
     /// </summary>
-    public static Qwen25VlRuntime LoadFolder(string folder, string modelId, torch.Device device, torch.ScalarType dtype, PromptLimits? limits = null)
+    public static Qwen25VlRuntime LoadFolder(
+        string folder, string modelId, torch.Device device, torch.ScalarType dtype, PromptLimits? limits = null, StepSchedulerOptions? scheduling = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
@@ -71,18 +85,18 @@ public sealed class Qwen25VlRuntime : IModelRuntime
             tokenizer = checkpoint.Tokenizer;
         }
 
-        return new Qwen25VlRuntime(modelId, model, tokenizer, limits);
+        return new Qwen25VlRuntime(modelId, model, tokenizer, limits, scheduling);
     }
 
     /// <summary>
     /// Loads the built-in tiny model (fp32), writing it into <paramref name="cacheFolder"/> first unless the folder
     /// already holds it intact; then the same loader as <see cref="LoadFolder"/>. Its id is "tiny".
     /// </summary>
-    public static Qwen25VlRuntime LoadBuiltInTiny(string cacheFolder, torch.Device device, PromptLimits? limits = null)
+    public static Qwen25VlRuntime LoadBuiltInTiny(string cacheFolder, torch.Device device, PromptLimits? limits = null, StepSchedulerOptions? scheduling = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(cacheFolder);
         TinyModelFolder.EnsureWritten(cacheFolder, TinyModelFolder.DefaultSeed);
-        return LoadFolder(cacheFolder, "tiny", device, torch.ScalarType.Float32, limits);
+        return LoadFolder(cacheFolder, "tiny", device, torch.ScalarType.Float32, limits, scheduling);
     }
 
     /// <exception cref="ArgumentException">An unknown method (the message lists the known ones), a budget outside (0, 1] or below one token, fewer than one new token, or a task longer than <see cref="Limits"/> allow.</exception>
@@ -167,6 +181,7 @@ public sealed class Qwen25VlRuntime : IModelRuntime
         if (!_disposed)
         {
             _disposed = true;
+            Scheduler?.Dispose();
             Model.Dispose();
         }
     }

@@ -4,7 +4,9 @@ using StarKv.GpuWorker.Cache;
 using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Positions;
+using StarKv.GpuWorker.Model.Batching;
 using StarKv.GpuWorker.Runtime;
+using StarKv.GpuWorker.Runtime.Scheduling;
 using StarKv.Telemetry;
 using StarKv.GpuWorker.Text;
 using TorchSharp;
@@ -45,7 +47,8 @@ namespace StarKv.GpuWorker.Sessions;
 /// undecodable screenshot fails before anything changes. Sessions take one step at a time; a concurrent call fails
 /// with <see cref="InvalidOperationException"/>. The screenshot is decoded, resized and normalised before the
 /// runtime's lock (<see cref="StepFigures.PreprocessMs"/>, span <c>preprocess</c>); the model's work of all sessions of
-/// a runtime is serialised by the runtime.
+/// a runtime is serialised by the runtime, step by step in the serial mode, or (retained mode, continuous batching) in
+/// the iterations of its <see cref="StepScheduler"/>, which decodes this step's tokens in batches with other sessions'.
 /// </para>
 /// <para>
 /// Checkpoints: <see cref="CaptureCheckpoint"/> takes the whole session or, right after a step, what the step changed
@@ -166,10 +169,16 @@ public sealed class AgentSession : IAgentSession
             var (image, preprocessMs) = Preprocess(screenshot.Span);
             using (image)
             {
+                if (Options.Mode == SessionMode.RetainedCache && _runtime.Scheduler is { } scheduler)
+                {
+                    // The scheduler runs the model work in its iterations, under the gate; this thread waits.
+                    return StepRetained(image, preprocessMs, instruction, scheduler, cancellationToken);
+                }
+
                 using var gate = _runtime.ExecutionGate.EnterScope();
                 using var noGrad = torch.no_grad();
                 return Options.Mode == SessionMode.RetainedCache
-                    ? StepRetained(image, preprocessMs, instruction, cancellationToken)
+                    ? StepRetained(image, preprocessMs, instruction, null, cancellationToken)
                     : StepReprefill(image, preprocessMs, screenshot, instruction, cancellationToken);
             }
         }
@@ -413,11 +422,8 @@ public sealed class AgentSession : IAgentSession
         return (features, watch.Elapsed.TotalMilliseconds);
     }
 
-    private StepOutcome StepRetained(PreprocessedImage image, double preprocessMs, string instruction, CancellationToken cancellationToken)
+    private StepOutcome StepRetained(PreprocessedImage image, double preprocessMs, string instruction, StepScheduler? scheduler, CancellationToken cancellationToken)
     {
-        var (encoded, visionMs) = Encode(image);
-        using var features = encoded; // [V, hidden]
-
         var stepIndex = StepsTaken;
         var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
         var imageTokens = image.Grid.MergedTokenCount(_runtime.Config.Vision.SpatialMergeSize);
@@ -434,8 +440,23 @@ public sealed class AgentSession : IAgentSession
         {
             // Room for the turn and every token decoding may append (all but the last generated one), so both write in place.
             cache.ReserveMore(ids.Count + Options.MaxNewTokens - 1);
-            var turn = RunTurn(ids, features, [image.Grid], stepIndex, cache, NextPosition, cancellationToken);
-            var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+            TurnResult turn;
+            DecodeResult decoded;
+            double visionMs;
+            if (scheduler is null)
+            {
+                (var encoded, visionMs) = Encode(image);
+                using var features = encoded; // [V, hidden]
+                turn = RunTurn(ids, features, [image.Grid], stepIndex, cache, NextPosition, cancellationToken);
+                decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+            }
+            else
+            {
+                var work = new ScheduledStep(this, image, ids, stepIndex, cache, NextPosition, cancellationToken);
+                scheduler.Run(work);
+                (turn, decoded, visionMs) = work.Result();
+            }
+
             cache.Commit();
             var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, preprocessMs, visionMs, cache);
 
@@ -596,23 +617,29 @@ public sealed class AgentSession : IAgentSession
         cancellationToken.ThrowIfCancellationRequested();
         using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode);
         var watch = Stopwatch.StartNew();
-        var generated = new List<int>();
-        int next;
-        using (var first = torch.tensor(promptLogits, device: model.Device)) // [vocab]
-        {
-            next = Greedy(first);
-        }
-
-        generated.Add(next);
-        var position = startPosition;
-        while (!_endTokens.Contains(next) && generated.Count < Options.MaxNewTokens)
+        var decoding = StartDecoding(promptLogits, startPosition);
+        while (!decoding.Finished)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var logits = model.DecodeStep(next, position, cache); // [vocab]
-            position++;
-            next = Greedy(logits);
-            generated.Add(next);
+            using var logits = model.DecodeStep(decoding.NextToken, decoding.Position, cache); // [vocab]
+            decoding.Accept(logits);
         }
+
+        return FinishDecoding(decoding, watch.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Greedy decoding from the prefill's logits: the first token is chosen, the rest come one decode at a time.</summary>
+    private GreedyDecoding StartDecoding(float[] promptLogits, long startPosition)
+    {
+        using var first = torch.tensor(promptLogits, device: _runtime.Model.Device); // [vocab]
+        return new GreedyDecoding(Greedy(first), startPosition, _endTokens, Options.MaxNewTokens, Greedy);
+    }
+
+    private DecodeResult FinishDecoding(GreedyDecoding decoding, double milliseconds)
+    {
+        var generated = decoding.Generated;
+        var next = decoding.NextToken;
+        var position = decoding.Position;
 
         // The last token is not in the cache yet: the next step's prefill starts with it, unless it is an end token, and
         // closes the reply with <|im_end|> as the chat template does.
@@ -620,7 +647,7 @@ public sealed class AgentSession : IAgentSession
         List<int> pending = ended ? [_imEnd] : [next, _imEnd];
         var replyIds = ended ? generated.Take(generated.Count - 1) : generated;
         var reply = _runtime.Tokenizer.Decode(replyIds);
-        return new DecodeResult(reply, generated, pending, position, watch.Elapsed.TotalMilliseconds);
+        return new DecodeResult(reply, generated, pending, position, milliseconds);
     }
 
     private int Greedy(torch.Tensor logits)
@@ -667,6 +694,67 @@ public sealed class AgentSession : IAgentSession
     private sealed record DecodeResult(string Reply, List<int> Generated, List<int> Pending, long NextPosition, double Milliseconds)
     {
         public int Count => Generated.Count;
+    }
+
+    /// <summary>
+    /// A retained-cache step as the runtime's <see cref="StepScheduler"/> runs it: the same vision, prefill, per-layer
+    /// compression and greedy decoding as the serial path, with the decode tokens fed by the scheduler's batched decodes.
+    /// Its phase spans parent to the caller's step span (the scheduler's thread has none of its own).
+    /// </summary>
+    private sealed class ScheduledStep(
+        AgentSession session, PreprocessedImage image, List<int> ids, int stepIndex, KvCache cache, long startPosition, CancellationToken cancellationToken)
+        : IScheduledStep
+    {
+        private readonly Activity? _parent = Activity.Current;
+        private TurnResult? _turn;
+        private GreedyDecoding? _decoding;
+        private double _visionMs;
+        private Stopwatch? _decodeWatch;
+        private DateTime _decodeStartUtc;
+
+        public int PrefillTokens => ids.Count;
+
+        public CancellationToken CancellationToken => cancellationToken;
+
+        public DecodeRow NextRow => new(_decoding!.NextToken, _decoding.Position, cache);
+
+        public bool Prefill()
+        {
+            var previous = Activity.Current;
+            Activity.Current = _parent;
+            try
+            {
+                var (encoded, visionMs) = session.Encode(image);
+                using var features = encoded; // [V, hidden]
+                _visionMs = visionMs;
+                _turn = session.RunTurn(ids, features, [image.Grid], stepIndex, cache, startPosition, cancellationToken);
+                _decodeStartUtc = DateTime.UtcNow;
+                _decodeWatch = Stopwatch.StartNew();
+                _decoding = session.StartDecoding(_turn.Logits, _turn.NextPosition);
+                return !_decoding.Finished;
+            }
+            finally
+            {
+                Activity.Current = previous;
+            }
+        }
+
+        public bool Accept(torch.Tensor logits)
+        {
+            _decoding!.Accept(logits);
+            return !_decoding.Finished;
+        }
+
+        /// <summary>On the caller's thread once the scheduler finished the step: its turn, its decoding, its vision time.</summary>
+        public (TurnResult Turn, DecodeResult Decoded, double VisionMs) Result()
+        {
+            using (var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode))
+            {
+                span?.SetStartTime(_decodeStartUtc);
+            }
+
+            return (_turn!, session.FinishDecoding(_decoding!, _decodeWatch!.Elapsed.TotalMilliseconds), _visionMs);
+        }
     }
 
     /// <summary>A screenshot a re-prefilling session re-sends: its bytes (for checkpoints), grid and encoded tokens.</summary>

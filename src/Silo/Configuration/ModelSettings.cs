@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StarKv.GpuWorker.Runtime.Scheduling;
 using StarKv.GpuWorker.Sessions;
 
 namespace StarKv.Silo.Configuration;
@@ -52,6 +53,20 @@ public sealed class ModelSettings
     /// <summary>Most tokens one step may prefill (text, screenshots, re-sent history).</summary>
     [Range(1, 1 << 24, ErrorMessage = "StarKv:Model:MaxTurnTokens must be in 1..16777216.")]
     public int MaxTurnTokens { get; set; } = PromptLimits.Default.MaxTurnTokens;
+
+    /// <summary>
+    /// Most steps the runtime runs in one iteration of continuous batching (their decode tokens in one batched forward
+    /// pass); 1 is the serial mode, each step alone behind the runtime's lock.
+    /// </summary>
+    [Range(1, 4096, ErrorMessage = "StarKv:Model:MaxBatchSize must be in 1..4096.")]
+    public int MaxBatchSize { get; set; } = StepSchedulerOptions.Batched.MaxBatchSize;
+
+    /// <summary>Most tokens one iteration runs: a decode token per batched step plus the prefills admitted in it.</summary>
+    [Range(1, 1 << 24, ErrorMessage = "StarKv:Model:MaxTokensPerIteration must be in 1..16777216.")]
+    public int MaxTokensPerIteration { get; set; } = StepSchedulerOptions.Batched.MaxTokensPerIteration;
+
+    /// <summary>The scheduling above, as the runtime takes it.</summary>
+    public StepSchedulerOptions Scheduling => new() { MaxBatchSize = MaxBatchSize, MaxTokensPerIteration = MaxTokensPerIteration };
 
     /// <summary>The bounds above, as the runtime takes them.</summary>
     public PromptLimits Limits => new() { MaxTaskTokens = MaxTaskTokens, MaxInstructionTokens = MaxInstructionTokens, MaxTurnTokens = MaxTurnTokens };

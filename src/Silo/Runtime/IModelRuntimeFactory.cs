@@ -48,10 +48,10 @@ public sealed class Qwen25VlRuntimeFactory : IModelRuntimeFactory
         {
             // The settings validator has checked the folder; the loader names whatever else is wrong in it.
             var folder = settings.Source == "agent" ? BuiltInAgentModel.Folder : settings.Path!;
-            return Qwen25VlRuntime.LoadFolder(folder, settings.Id, device, ResolveDType(settings.DType), settings.Limits);
+            return Qwen25VlRuntime.LoadFolder(folder, settings.Id, device, ResolveDType(settings.DType), settings.Limits, settings.Scheduling);
         }
 
-        return Qwen25VlRuntime.LoadBuiltInTiny(string.IsNullOrWhiteSpace(settings.Path) ? TinyModelFolder.DefaultPath() : settings.Path, device, settings.Limits);
+        return Qwen25VlRuntime.LoadBuiltInTiny(string.IsNullOrWhiteSpace(settings.Path) ? TinyModelFolder.DefaultPath() : settings.Path, device, settings.Limits, settings.Scheduling);
     }
 
     private static torch.Device ResolveDevice(string device)

@@ -1,5 +1,6 @@
 using StarKv.Compression.Api;
 using StarKv.GpuWorker.Cache;
+using StarKv.GpuWorker.Model.Batching;
 using StarKv.GpuWorker.Model.Layers;
 using TorchSharp;
 
@@ -100,6 +101,35 @@ public sealed class TextAttention : IDisposable
 
         var output = torch.nn.functional.linear(attended.transpose(0, 1).reshape(turn, Heads * HeadDim), _o); // [T, hidden]
         return (output.MoveToOuterDisposeScope(), queries.MoveToOuterDisposeScope(), sums?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The attention of a batched decode: one new token per row, each row a different session with its own cache.
+    /// The projections run once over the B rows; <paramref name="attention"/> appends each row's key and value to its
+    /// cache and attends it over that cache (the KV-layout seam, <see cref="IBatchedAttention"/>).
+    /// </summary>
+    /// <param name="x">Normalised hidden states of the rows' tokens. // [B, hidden]</param>
+    /// <param name="cos">// [B, D]</param>
+    /// <param name="sin">// [B, D]</param>
+    /// <param name="caches">Each row's cache of this layer.</param>
+    /// <param name="tokens">Each row's bookkeeping entry.</param>
+    /// <param name="attention">How the rows read their caches.</param>
+    /// <returns>The attention output. // [B, hidden]</returns>
+    public torch.Tensor ForwardBatch(
+        torch.Tensor x, torch.Tensor cos, torch.Tensor sin, IReadOnlyList<LayerKvCache> caches, IReadOnlyList<TokenInfo> tokens, IBatchedAttention attention)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(attention);
+        using var scope = torch.NewDisposeScope();
+        var rows = x.shape[0];
+        var q = torch.nn.functional.linear(x, _q, _qBias).view(rows, Heads, HeadDim).transpose(0, 1); // [H, B, D]
+        var k = torch.nn.functional.linear(x, _k, _kBias).view(rows, KvHeads, HeadDim).transpose(0, 1); // [G, B, D]
+        var v = torch.nn.functional.linear(x, _v, _vBias).view(rows, KvHeads, HeadDim).transpose(0, 1); // [G, B, D]
+        var queries = MropeRotary.Apply(q, cos, sin).contiguous(); // [H, B, D]
+        var keys = MropeRotary.Apply(k, cos, sin); // [G, B, D]
+        var attended = attention.AppendAndAttend(queries, keys, v, caches, tokens); // [H, B, D]
+        var output = torch.nn.functional.linear(attended.transpose(0, 1).reshape(rows, Heads * HeadDim), _o); // [B, hidden]
+        return output.MoveToOuterDisposeScope();
     }
 
     public void Dispose()

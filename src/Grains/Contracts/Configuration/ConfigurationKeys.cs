@@ -19,6 +19,8 @@ public static class ConfigurationKeys
     public const string ModelMaxTaskTokens = "StarKv:Model:MaxTaskTokens";
     public const string ModelMaxInstructionTokens = "StarKv:Model:MaxInstructionTokens";
     public const string ModelMaxTurnTokens = "StarKv:Model:MaxTurnTokens";
+    public const string ModelMaxBatchSize = "StarKv:Model:MaxBatchSize";
+    public const string ModelMaxTokensPerIteration = "StarKv:Model:MaxTokensPerIteration";
 
     public const string Capacity = "StarKv:Capacity";
     public const string CapacityKvBudgetBytes = "StarKv:Capacity:KvBudgetBytes";
@@ -81,6 +83,8 @@ public static class ConfigurationKeys
         [ModelMaxTaskTokens] = typeof(int),
         [ModelMaxInstructionTokens] = typeof(int),
         [ModelMaxTurnTokens] = typeof(int),
+        [ModelMaxBatchSize] = typeof(int),
+        [ModelMaxTokensPerIteration] = typeof(int),
         [CapacityKvBudgetBytes] = typeof(long),
         [CapacityHighWatermark] = typeof(double),
         [CapacityExpectedSessionTokens] = typeof(int),
