@@ -44,6 +44,7 @@ public sealed partial class HostileInputTests : IAsyncLifetime
             ["StarKv:Gateway:GrpcPort"] = Text(ports[2]),
             ["StarKv:Health:Port"] = Text(ports[3]),
             ["StarKv:Storage:Path"] = Path.Combine(_root, "state"),
+            ["StarKv:Model:Source"] = "tiny",
             ["StarKv:Model:Path"] = Path.Combine(_root, "tiny-model"),
             ["StarKv:Tenants:0:Id"] = "a",
             ["StarKv:Tenants:0:ApiKeySha256"] = TenantDirectory.HashKey(KeyA),
