@@ -1,5 +1,4 @@
-using System.Text;
-using StarKv.GpuWorker.Checkpoints;
+using StarKv.Bench;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.TinyModel;
 
@@ -10,7 +9,7 @@ namespace StarKv.Batching.Bench;
 /// decode token on the CPU: 8 text layers of hidden 1024 (16 query heads over 4 KV heads of 64, MLP 4096), about 121M
 /// text parameters (484 MB in fp32); a 2-block vision encoder of hidden 256; the built-in tiny model's byte-level
 /// tokenizer (vocabulary 640). The LM head's rows of the end tokens are zero, so greedy decoding never stops early and
-/// every step decodes its full budget of new tokens (the same trick as bench/StepCost.Bench).
+/// every step decodes its full budget of new tokens (bench/Shared/RandomModelFolder.cs).
 /// </summary>
 public static class BenchModel
 {
@@ -54,34 +53,5 @@ public static class BenchModel
     }
 
     /// <summary>Writes the model folder and returns its path.</summary>
-    public static string Write(string folder)
-    {
-        Directory.CreateDirectory(folder);
-        var config = Config();
-        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToConfigJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "preprocessor_config.json"), config.ToPreprocessorJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "generation_config.json"), config.ToGenerationJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), TinyTokenizerFile.TokenizerJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), TinyTokenizerFile.TokenizerConfigJson(), Encoding.UTF8);
-        var weights = TinyModelFolder.Weights(config, Seed);
-        try
-        {
-            var head = weights["lm_head.weight"]; // [vocab, hidden]
-            foreach (var end in config.EndTokenIds)
-            {
-                head[end].zero_();
-            }
-
-            SafetensorsWriter.Write(Path.Combine(folder, CheckpointFiles.SingleFileName), weights, new Dictionary<string, string> { ["format"] = "pt" });
-        }
-        finally
-        {
-            foreach (var tensor in weights.Values)
-            {
-                tensor.Dispose();
-            }
-        }
-
-        return folder;
-    }
+    public static string Write(string folder) => RandomModelFolder.Write(folder, Config(), Seed);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using StarKv.Batching.Bench;
+using StarKv.Bench;
 using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Runtime.Scheduling;
 using StarKv.GpuWorker.Sessions;

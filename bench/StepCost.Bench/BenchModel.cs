@@ -1,5 +1,4 @@
-using System.Text;
-using StarKv.GpuWorker.Checkpoints;
+using StarKv.Bench;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.TinyModel;
 
@@ -45,35 +44,6 @@ public static class BenchModel
         };
     }
 
-    /// <summary>Writes the folder (once per process) and returns its path.</summary>
-    public static string Write(string folder)
-    {
-        Directory.CreateDirectory(folder);
-        var config = Config();
-        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToConfigJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "preprocessor_config.json"), config.ToPreprocessorJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "generation_config.json"), config.ToGenerationJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), TinyTokenizerFile.TokenizerJson(), Encoding.UTF8);
-        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), TinyTokenizerFile.TokenizerConfigJson(), Encoding.UTF8);
-        var weights = TinyModelFolder.Weights(config, Seed);
-        try
-        {
-            var head = weights["lm_head.weight"]; // [vocab, hidden]
-            foreach (var end in config.EndTokenIds)
-            {
-                head[end].zero_();
-            }
-
-            SafetensorsWriter.Write(Path.Combine(folder, CheckpointFiles.SingleFileName), weights, new Dictionary<string, string> { ["format"] = "pt" });
-        }
-        finally
-        {
-            foreach (var tensor in weights.Values)
-            {
-                tensor.Dispose();
-            }
-        }
-
-        return folder;
-    }
+    /// <summary>Writes the model folder and returns its path.</summary>
+    public static string Write(string folder) => RandomModelFolder.Write(folder, Config(), Seed);
 }

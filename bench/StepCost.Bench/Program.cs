@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using StarKv.Bench;
 using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Sessions;
 using StarKv.GpuWorker.SyntheticScreens;

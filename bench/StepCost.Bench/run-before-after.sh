@@ -29,6 +29,7 @@ after_commit="$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --qu
 mkdir -p "$work/before" "$work/runs"
 git -C "$root" archive "$base" | tar -x -C "$work/before"
 cp -r "$root/bench/StepCost.Bench" "$work/before/bench/StepCost.Bench"
+cp -r "$root/bench/Shared" "$work/before/bench/Shared"
 rm -rf "$work/before/bench/StepCost.Bench/bin" "$work/before/bench/StepCost.Bench/obj"
 dotnet build -c Release -v q "$work/before/bench/StepCost.Bench" -p:StepCostCode=before -o "$work/before-bin"
 dotnet build -c Release -v q "$root/bench/StepCost.Bench" -o "$work/after-bin"

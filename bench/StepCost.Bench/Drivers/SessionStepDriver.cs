@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using StarKv.Bench;
 using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Sessions;
 using StarKv.Grains.Sessions;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace StarKv.Batching.Bench;
+namespace StarKv.Bench;
 
 /// <summary>The process's resident memory from <c>/proc/self/status</c>: now (VmRSS) and its peak (VmHWM), in bytes.</summary>
 public static class ResidentMemory
