@@ -269,15 +269,43 @@ public sealed class Qwen25VlModel : IDisposable
             throw new ArgumentException("A batched decode needs at least one row.", nameof(rows));
         }
 
-        var seen = new HashSet<KvCache>(ReferenceEqualityComparer.Instance);
-        foreach (var row in rows)
+        return ForwardBatch(rows, [], attention);
+    }
+
+    /// <summary>
+    /// One forward pass over the work of several sessions, as a continuous-batching iteration runs it: the next token of
+    /// every decoding session (<paramref name="rows"/>, as <see cref="DecodeBatch"/>) and chunks of other sessions'
+    /// prefills (<paramref name="chunks"/>, each as <see cref="Prefill"/> would run those tokens on its cache, calling the
+    /// chunk's <see cref="PrefillChunk.AfterLayerAttention"/> after each layer's attention). The embeddings, projections,
+    /// MLPs and norms run once over all rows; attention reads each session's own cache. Returns the next-token logits in
+    /// fp32 of every decode row, then of each chunk's last token. // [B + C, vocab]
+    /// </summary>
+    /// <param name="rows">Decode rows (may be empty); every cache distinct.</param>
+    /// <param name="chunks">Prefill chunks (may be empty); every cache distinct, and distinct from the rows' caches.</param>
+    /// <param name="attention">The KV layout the decode rows' attention reads (the seam for a paged kernel).</param>
+    public torch.Tensor ForwardBatch(IReadOnlyList<DecodeRow> rows, IReadOnlyList<PrefillChunk> chunks, IBatchedAttention? attention = null)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(chunks);
+        if (rows.Count + chunks.Count == 0)
         {
-            ArgumentNullException.ThrowIfNull(row.Cache, nameof(rows));
-            CheckCache(row.Cache);
-            if (!seen.Add(row.Cache))
+            throw new ArgumentException("A batched forward pass needs at least one decode row or prefill chunk.", nameof(rows));
+        }
+
+        var seen = new HashSet<KvCache>(ReferenceEqualityComparer.Instance);
+        foreach (var cache in rows.Select(r => r.Cache).Concat(chunks.Select(c => c?.Cache!)))
+        {
+            ArgumentNullException.ThrowIfNull(cache, nameof(rows));
+            CheckCache(cache);
+            if (!seen.Add(cache))
             {
-                throw new ArgumentException("Two rows of a batched decode share a cache; a session decodes one token per batch.", nameof(rows));
+                throw new ArgumentException("Two rows or chunks of a batched forward pass share a cache; a session runs one piece of work per pass.", nameof(rows));
             }
+        }
+
+        foreach (var chunk in chunks)
+        {
+            CheckChunk(chunk);
         }
 
         attention ??= PerSessionAttention.Instance;
@@ -285,36 +313,76 @@ public sealed class Qwen25VlModel : IDisposable
         using var scope = torch.NewDisposeScope();
         var text = Config.Text;
         var count = rows.Count;
-        var positionIds = new long[3 * count];
-        for (var d = 0; d < 3; d++)
+        var embeddings = new List<torch.Tensor>(chunks.Count + 1);
+        var positions = new List<torch.Tensor>(chunks.Count + 1);
+        if (count > 0)
         {
-            for (var b = 0; b < count; b++)
+            var positionIds = new long[3 * count];
+            for (var d = 0; d < 3; d++)
             {
-                positionIds[(d * count) + b] = rows[b].Position;
+                for (var b = 0; b < count; b++)
+                {
+                    positionIds[(d * count) + b] = rows[b].Position;
+                }
             }
+
+            positions.Add(torch.tensor(positionIds, [3, count], torch.ScalarType.Int64)); // [3, B]
+            embeddings.Add(EmbedTurn(rows.Select(r => r.TokenId).ToArray(), null)); // [B, hidden]
         }
 
-        var positions = torch.tensor(positionIds, [3, count], torch.ScalarType.Int64); // [3, B]
-        var (cos, sin) = MropeRotary.CosSin(positions, text.HeadDim, text.RopeTheta, text.MropeSection, Device, DType); // [B, D] each
-        var tokens = rows.Select(r => TokenInfo.Text(r.Cache.SeenTokens)).ToArray();
-        var x = EmbedTurn(rows.Select(r => r.TokenId).ToArray(), null); // [B, hidden]
+        foreach (var chunk in chunks)
+        {
+            positions.Add(chunk.Positions); // [3, T]
+            embeddings.Add(chunk.Embeddings.to(DType, Device)); // [T, hidden]
+        }
+
+        var allPositions = positions.Count == 1 ? positions[0] : torch.cat(positions, 1); // [3, R]
+        var (cos, sin) = MropeRotary.CosSin(allPositions, text.HeadDim, text.RopeTheta, text.MropeSection, Device, DType); // [R, D] each
+        var x = torch.cat(embeddings, 0); // [R, hidden] (a copy even of one chunk: the layers dispose it)
+        var decodeTokens = rows.Select(r => TokenInfo.Text(r.Cache.SeenTokens)).ToArray();
         for (var l = 0; l < _layers.Length; l++)
         {
             var layer = _layers[l];
-            var caches = rows.Select(r => r.Cache[l]).ToArray();
+            var decodeCaches = rows.Select(r => r.Cache[l]).ToArray();
+            var chunkLayers = chunks.Select(c => (c.Cache[l], c.Tokens, c.ColumnSums)).ToArray();
             torch.Tensor next;
             using (var layerScope = torch.NewDisposeScope())
             {
-                var attended = layer.Attention.ForwardBatch(layer.InputNorm.Forward(x), cos, sin, caches, tokens, attention); // [B, hidden]
-                var h = x + attended; // [B, hidden]
-                next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [B, hidden]
+                var (attended, chunkResults) = layer.Attention.ForwardMixed(layer.InputNorm.Forward(x), cos, sin, decodeCaches, decodeTokens, chunkLayers, attention); // [R, hidden]
+                long start = count;
+                for (var c = 0; c < chunks.Count; c++)
+                {
+                    var chunk = chunks[c];
+                    var (queries, columnSums) = chunkResults[c];
+                    chunk.AfterLayerAttention?.Invoke(
+                        new LayerAttentionCapture(l, _layers.Length, queries, chunk.Cache[l], x.narrow(0, start, chunk.Count)) { ColumnSums = columnSums });
+                    start += chunk.Count;
+                }
+
+                var h = x + attended; // [R, hidden]
+                next = (h + layer.Mlp.Forward(layer.PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope(); // [R, hidden]
             }
 
             x.Dispose();
             x = next;
         }
 
-        var logits = Logits(_norm.Forward(x)); // [B, vocab]
+        // Only the rows whose next token is wanted go through the final norm and the LM head.
+        var last = new long[count + chunks.Count];
+        for (var b = 0; b < count; b++)
+        {
+            last[b] = b;
+        }
+
+        long end = count;
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            end += chunks[c].Count;
+            last[count + c] = end - 1;
+        }
+
+        var selected = x.index_select(0, torch.tensor(last, device: Device)); // [B + C, hidden]
+        var logits = Logits(_norm.Forward(selected)); // [B + C, vocab]
         return logits.MoveToOuterDisposeScope();
     }
 
@@ -391,6 +459,28 @@ public sealed class Qwen25VlModel : IDisposable
         }
 
         CheckCache(cache);
+    }
+
+    private void CheckChunk(PrefillChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk.Embeddings, nameof(chunk));
+        ArgumentNullException.ThrowIfNull(chunk.Positions, nameof(chunk));
+        ArgumentNullException.ThrowIfNull(chunk.Tokens, nameof(chunk));
+        var count = chunk.Count;
+        if (count == 0)
+        {
+            throw new ArgumentException("A prefill chunk needs at least one token.", nameof(chunk));
+        }
+
+        if (chunk.Embeddings.dim() != 2 || chunk.Embeddings.shape[0] != count || chunk.Embeddings.shape[1] != Config.Text.HiddenSize)
+        {
+            throw new ArgumentException($"A chunk of {count} tokens needs embeddings [{count}, {Config.Text.HiddenSize}]; got [{string.Join(", ", chunk.Embeddings.shape)}].", nameof(chunk));
+        }
+
+        if (chunk.Positions.dim() != 2 || chunk.Positions.shape[0] != 3 || chunk.Positions.shape[1] != count)
+        {
+            throw new ArgumentException($"A chunk of {count} tokens needs positions [3, {count}]; got [{string.Join(", ", chunk.Positions.shape)}].", nameof(chunk));
+        }
     }
 
     private void CheckCache(KvCache cache)

@@ -4,7 +4,6 @@ using StarKv.GpuWorker.Cache;
 using StarKv.GpuWorker.Images;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Positions;
-using StarKv.GpuWorker.Model.Batching;
 using StarKv.GpuWorker.Runtime;
 using StarKv.GpuWorker.Runtime.Scheduling;
 using StarKv.Telemetry;
@@ -56,7 +55,7 @@ namespace StarKv.GpuWorker.Sessions;
 /// and compressor state), referencing the cache's entries instead of copying them.
 /// </para>
 /// </summary>
-public sealed class AgentSession : IAgentSession
+public sealed partial class AgentSession : IAgentSession
 {
     private readonly Qwen25VlRuntime _runtime;
     private readonly IKvCompressor _compressor;
@@ -452,7 +451,7 @@ public sealed class AgentSession : IAgentSession
             }
             else
             {
-                var work = new ScheduledStep(this, image, ids, stepIndex, cache, NextPosition, cancellationToken);
+                using var work = new ScheduledStep(this, image, ids, stepIndex, cache, NextPosition, cancellationToken);
                 scheduler.Run(work);
                 (turn, decoded, visionMs) = work.Result();
             }
@@ -554,10 +553,32 @@ public sealed class AgentSession : IAgentSession
     private TurnResult RunTurn(
         List<int> ids, torch.Tensor features, GridThw[] grids, int firstScreenshotIndex, KvCache cache, long startPosition, CancellationToken cancellationToken)
     {
+        var plan = PlanTurn(ids, grids, firstScreenshotIndex, cache, startPosition, cancellationToken);
+        using var positions = plan.Positions;
+        var compression = plan.Compression;
+        var watch = Stopwatch.StartNew();
+        using var prefill = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count);
+        using var logits = _runtime.Model.Prefill(
+            ids,
+            features,
+            positions,
+            plan.Bookkeeping,
+            cache,
+            capture => compression.Compress(capture.LayerIndex, capture.LayerCount, capture.TurnQueries, capture.Cache, capture.ColumnSums, capture.HiddenStatesIn.narrow(0, compression.ScreenshotStart, compression.ScreenshotTokens)),
+            attentionColumnSums: _compressor.UsesPrefillColumnSums); // [vocab]
+        using var host = logits.cpu();
+        var values = host.data<float>().ToArray();
+        var prefillMs = watch.Elapsed.TotalMilliseconds - compression.Milliseconds;
+        return new TurnResult(values, positions.NextPosition, compression.KeptPerLayer, prefillMs, compression.Milliseconds);
+    }
+
+    /// <summary>A turn's positions, bookkeeping, and the compression its layers get, as the prefill (whole or in chunks) needs them.</summary>
+    private TurnPlan PlanTurn(List<int> ids, GridThw[] grids, int firstScreenshotIndex, KvCache cache, long startPosition, CancellationToken cancellationToken)
+    {
         var config = _runtime.Config;
         var merge = config.Vision.SpatialMergeSize;
         var imageTokenId = config.Tokens.ImageTokenId;
-        using var positions = MropePositions.ForTurn(ids, imageTokenId, grids, merge, startPosition);
+        var positions = MropePositions.ForTurn(ids, imageTokenId, grids, merge, startPosition);
         var bookkeeping = MropePositions.Bookkeeping(ids, imageTokenId, grids, merge, cache.SeenTokens, firstScreenshotIndex);
 
         // The current screenshot is the turn's last image: its tokens end at the last image pad.
@@ -566,49 +587,8 @@ public sealed class AgentSession : IAgentSession
         var currentStart = ids.LastIndexOf(imageTokenId) - currentTokens + 1;
         var screenshotGrid = new ScreenshotGrid(firstScreenshotIndex + grids.Length - 1, currentGrid.MergedRows(merge), currentGrid.MergedCols(merge));
         var budget = Options.BudgetTokens is { } tokens ? KvBudget.FromTokens(tokens) : KvBudget.FromRatio(Options.BudgetRatio);
-        var kept = new long[cache.LayerCount];
-        var compressMs = 0.0;
-
-        void Compress(LayerAttentionCapture capture)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Compress)?.SetTag(StarKvAttributes.Layer, capture.LayerIndex);
-            var layerWatch = Stopwatch.StartNew();
-            using var scope = torch.NewDisposeScope();
-            var turnLength = capture.TurnQueries.shape[1];
-            var window = Math.Min(_compressor.WindowSize, turnLength);
-            var input = new LayerCompressionInput
-            {
-                WindowQueries = capture.TurnQueries.narrow(1, turnLength - window, window), // [H, W, D]
-                TurnQueries = capture.TurnQueries,
-                PrefillColumnSums = capture.ColumnSums,
-                Keys = capture.Cache.Keys,
-                ScreenshotHiddenStates = capture.HiddenStatesIn.narrow(0, currentStart, currentTokens), // [V, hidden]
-                Tokens = capture.Cache.Tokens,
-                CurrentScreenshot = screenshotGrid,
-                LayerIndex = capture.LayerIndex,
-                LayerCount = capture.LayerCount,
-                SeenTokens = capture.Cache.SeenTokens,
-                Budget = budget,
-                State = _state,
-            };
-            using var selection = _compressor.Compress(input);
-            if (!selection.IsNoOp)
-            {
-                capture.Cache.Gather(selection.Indices);
-            }
-
-            kept[capture.LayerIndex] = capture.Cache.Count;
-            compressMs += layerWatch.Elapsed.TotalMilliseconds;
-        }
-
-        var watch = Stopwatch.StartNew();
-        using var prefill = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count);
-        using var logits = _runtime.Model.Prefill(ids, features, positions, bookkeeping, cache, Compress, attentionColumnSums: _compressor.UsesPrefillColumnSums); // [vocab]
-        using var host = logits.cpu();
-        var values = host.data<float>().ToArray();
-        var prefillMs = watch.Elapsed.TotalMilliseconds - compressMs;
-        return new TurnResult(values, positions.NextPosition, kept, prefillMs, compressMs);
+        var compression = new TurnCompression(_compressor, _state, budget, screenshotGrid, currentStart, currentTokens, cache.LayerCount, cancellationToken);
+        return new TurnPlan(positions, bookkeeping, compression);
     }
 
     private DecodeResult Decode(float[] promptLogits, KvCache cache, long startPosition, CancellationToken cancellationToken)
@@ -689,72 +669,13 @@ public sealed class AgentSession : IAgentSession
         }
     }
 
+    private sealed record TurnPlan(TurnPositions Positions, IReadOnlyList<TokenInfo> Bookkeeping, TurnCompression Compression);
+
     private sealed record TurnResult(float[] Logits, long NextPosition, IReadOnlyList<long> KeptPerLayer, double PrefillMs, double CompressMs);
 
     private sealed record DecodeResult(string Reply, List<int> Generated, List<int> Pending, long NextPosition, double Milliseconds)
     {
         public int Count => Generated.Count;
-    }
-
-    /// <summary>
-    /// A retained-cache step as the runtime's <see cref="StepScheduler"/> runs it: the same vision, prefill, per-layer
-    /// compression and greedy decoding as the serial path, with the decode tokens fed by the scheduler's batched decodes.
-    /// Its phase spans parent to the caller's step span (the scheduler's thread has none of its own).
-    /// </summary>
-    private sealed class ScheduledStep(
-        AgentSession session, PreprocessedImage image, List<int> ids, int stepIndex, KvCache cache, long startPosition, CancellationToken cancellationToken)
-        : IScheduledStep
-    {
-        private readonly Activity? _parent = Activity.Current;
-        private TurnResult? _turn;
-        private GreedyDecoding? _decoding;
-        private double _visionMs;
-        private Stopwatch? _decodeWatch;
-        private DateTime _decodeStartUtc;
-
-        public int PrefillTokens => ids.Count;
-
-        public CancellationToken CancellationToken => cancellationToken;
-
-        public DecodeRow NextRow => new(_decoding!.NextToken, _decoding.Position, cache);
-
-        public bool Prefill()
-        {
-            var previous = Activity.Current;
-            Activity.Current = _parent;
-            try
-            {
-                var (encoded, visionMs) = session.Encode(image);
-                using var features = encoded; // [V, hidden]
-                _visionMs = visionMs;
-                _turn = session.RunTurn(ids, features, [image.Grid], stepIndex, cache, startPosition, cancellationToken);
-                _decodeStartUtc = DateTime.UtcNow;
-                _decodeWatch = Stopwatch.StartNew();
-                _decoding = session.StartDecoding(_turn.Logits, _turn.NextPosition);
-                return !_decoding.Finished;
-            }
-            finally
-            {
-                Activity.Current = previous;
-            }
-        }
-
-        public bool Accept(torch.Tensor logits)
-        {
-            _decoding!.Accept(logits);
-            return !_decoding.Finished;
-        }
-
-        /// <summary>On the caller's thread once the scheduler finished the step: its turn, its decoding, its vision time.</summary>
-        public (TurnResult Turn, DecodeResult Decoded, double VisionMs) Result()
-        {
-            using (var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Decode))
-            {
-                span?.SetStartTime(_decodeStartUtc);
-            }
-
-            return (_turn!, session.FinishDecoding(_decoding!, _decodeWatch!.Elapsed.TotalMilliseconds), _visionMs);
-        }
     }
 
     /// <summary>A screenshot a re-prefilling session re-sends: its bytes (for checkpoints), grid and encoded tokens.</summary>

@@ -35,28 +35,62 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
     [Fact]
     public async Task Sessions_of_different_methods_budgets_lengths_and_step_counts_decode_in_one_batch_as_they_would_alone()
     {
-        var plans = new (SessionOptions Options, int Steps, int Width, int Height)[]
-        {
-            (new SessionOptions { Method = "starkv", BudgetRatio = 0.2, Task = Task, MaxNewTokens = 9 }, 3, 320, 200),
-            (new SessionOptions { Method = "snapkv", BudgetRatio = 0.5, Task = Task, MaxNewTokens = 3 }, 2, 260, 300),
-            (new SessionOptions { Method = "full", Task = Task, MaxNewTokens = 6 }, 3, 400, 180),
-            (new SessionOptions { Method = "h2o", BudgetRatio = 0.3, Task = Task, MaxNewTokens = 12 }, 1, 200, 200),
-            (new SessionOptions { Method = "streamingllm", BudgetTokens = 64, Task = "", MaxNewTokens = 5 }, 2, 300, 240),
-            (new SessionOptions { Method = "pyramidkv", BudgetRatio = 0.4, Task = Task, MaxNewTokens = 1 }, 2, 240, 320),
-        };
+        await AssertBatchedAsSerial(_batched);
+        Assert.True(_batched.Scheduler!.LargestBatch >= 2, $"the largest batch held {_batched.Scheduler.LargestBatch} rows");
+    }
 
-        var expected = plans.Select(p => Run(_serial, p.Options, p.Steps, p.Width, p.Height)).ToArray();
-        // All at once, each session's steps one after the other: sessions join the batch as their prefills finish and
-        // leave it as their replies end, so batches hold varying mixes of sessions.
-        var actual = await System.Threading.Tasks.Task.WhenAll(
-            plans.Select(p => OnOwnThread(() => Run(_batched, p.Options, p.Steps, p.Width, p.Height))));
+    [Fact]
+    public async Task Prefills_split_into_chunks_across_iterations_give_what_one_pass_gives_while_the_others_keep_decoding()
+    {
+        // 48 tokens an iteration: every turn's prefill runs in several chunks, in the same passes as other sessions'
+        // decode tokens; compression (H2O's column sums, STaR-KV's screenshot hidden states) sees the joined turn.
+        using var chunking = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 8, MaxTokensPerIteration = 48 });
+        await AssertBatchedAsSerial(chunking);
+        var scheduler = chunking.Scheduler!;
+        Assert.True(scheduler.PrefillChunks >= 3 * 13, $"{scheduler.PrefillChunks} chunks for 13 prefills longer than the budget");
+        Assert.True(scheduler.MixedIterations > 0, "no pass held both decode rows and prefill chunks");
+        Assert.True(scheduler.LargestBatch >= 2, $"the largest batch held {scheduler.LargestBatch} rows");
+    }
 
-        for (var i = 0; i < plans.Length; i++)
+    [Fact]
+    public void A_chunked_prefill_shows_the_compressor_the_same_turn_as_one_pass()
+    {
+        // What every layer's compressor call sees, recorded in the serial runtime and with the prefill in 40-token chunks
+        // (a chunk boundary inside the screenshot): the joined turn queries, the accumulated column sums, the screenshot's
+        // hidden states and the keys all agree.
+        using var chunking = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 4, MaxTokensPerIteration = 40 });
+        var options = new SessionOptions { Method = "starkv", BudgetRatio = 0.3, Task = Task, MaxNewTokens = 4 };
+        var factory = new CompressorFactory();
+        var serialRecorder = new RecordingCompressor(factory.Create("starkv", new CompressorOptions()));
+        var chunkedRecorder = new RecordingCompressor(factory.Create("starkv", new CompressorOptions()));
+        using var serialSession = (AgentSession)_serial.CreateSession(options, serialRecorder);
+        using var chunkedSession = (AgentSession)chunking.CreateSession(options, chunkedRecorder);
+        for (var step = 0; step < 2; step++)
         {
-            AssertSame(expected[i], actual[i], $"session {i} ({plans[i].Options.Method})");
+            var expected = serialSession.Step(Screen(step), $"step {step}", CancellationToken.None);
+            var actual = chunkedSession.Step(Screen(step), $"step {step}", CancellationToken.None);
+            Assert.Equal(expected.Text, actual.Text);
         }
 
-        Assert.True(_batched.Scheduler!.LargestBatch >= 2, $"the largest batch held {_batched.Scheduler.LargestBatch} rows");
+        Assert.True(chunking.Scheduler!.PrefillChunks >= 4, $"{chunking.Scheduler.PrefillChunks} chunks");
+        Assert.Equal(serialRecorder.Calls.Count, chunkedRecorder.Calls.Count);
+        for (var i = 0; i < serialRecorder.Calls.Count; i++)
+        {
+            var (e, a) = (serialRecorder.Calls[i], chunkedRecorder.Calls[i]);
+            foreach (var (name, x, y) in new[] { ("turn queries", e.TurnQueries, a.TurnQueries), ("column sums", e.ColumnSums, a.ColumnSums), ("screenshot hidden states", e.ScreenshotHidden, a.ScreenshotHidden), ("keys", e.Keys, a.Keys) })
+            {
+                Assert.Equal(x.Length, y.Length);
+                var scale = Math.Max(1e-6, x.Max(Math.Abs));
+                var worst = x.Zip(y, (p, q) => Math.Abs(p - q)).DefaultIfEmpty(0).Max();
+                Assert.True(worst <= 1e-4 * scale, $"call {i} (layer {e.Layer}): {name} differ by {worst} (scale {scale})");
+            }
+        }
+
+        foreach (var call in serialRecorder.Calls.Concat(chunkedRecorder.Calls))
+        {
+            Assert.NotEmpty(call.ScreenshotHidden);
+            Assert.NotEmpty(call.ColumnSums);
+        }
     }
 
     [Fact]
@@ -139,8 +173,9 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
     [Fact]
     public async Task A_full_batch_keeps_later_steps_waiting_within_the_limits_and_a_waiting_step_can_be_cancelled()
     {
-        // Two rows at most, one token an iteration: every prefill runs alone, and the third step waits for a row.
-        using var narrow = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 2, MaxTokensPerIteration = 1 });
+        // Two rows at most, 64 tokens an iteration: the second prefill starts when the first one's chunks leave room, and
+        // the third step waits for a row.
+        using var narrow = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 2, MaxTokensPerIteration = 64 });
         var options = new SessionOptions { Method = "snapkv", BudgetRatio = 0.5, Task = Task, MaxNewTokens = 300 };
         var expected = Run(_serial, options, 1, 320, 200);
         using var first = Open(narrow, options);
@@ -182,6 +217,31 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
         var actual = restored.Step(Screen(2), "", CancellationToken.None);
         Assert.Equal(expected.Text, actual.Text);
         AssertLogits(reference.LastPromptLogits!, restored.LastPromptLogits!, "the restored session's step");
+    }
+
+    /// <summary>Six sessions of different methods, budgets, screenshot sizes and step counts at once, against each alone in the serial runtime.</summary>
+    private async Task AssertBatchedAsSerial(Qwen25VlRuntime batched)
+    {
+        var plans = new (SessionOptions Options, int Steps, int Width, int Height)[]
+        {
+            (new SessionOptions { Method = "starkv", BudgetRatio = 0.2, Task = Task, MaxNewTokens = 9 }, 3, 320, 200),
+            (new SessionOptions { Method = "snapkv", BudgetRatio = 0.5, Task = Task, MaxNewTokens = 3 }, 2, 260, 300),
+            (new SessionOptions { Method = "full", Task = Task, MaxNewTokens = 6 }, 3, 400, 180),
+            (new SessionOptions { Method = "h2o", BudgetRatio = 0.3, Task = Task, MaxNewTokens = 12 }, 1, 200, 200),
+            (new SessionOptions { Method = "streamingllm", BudgetTokens = 64, Task = "", MaxNewTokens = 5 }, 2, 300, 240),
+            (new SessionOptions { Method = "pyramidkv", BudgetRatio = 0.4, Task = Task, MaxNewTokens = 1 }, 2, 240, 320),
+        };
+
+        var expected = plans.Select(p => Run(_serial, p.Options, p.Steps, p.Width, p.Height)).ToArray();
+        // All at once, each session's steps one after the other: sessions join the batch as their prefills finish and
+        // leave it as their replies end, so batches hold varying mixes of sessions.
+        var actual = await System.Threading.Tasks.Task.WhenAll(
+            plans.Select(p => OnOwnThread(() => Run(batched, p.Options, p.Steps, p.Width, p.Height))));
+
+        for (var i = 0; i < plans.Length; i++)
+        {
+            AssertSame(expected[i], actual[i], $"session {i} ({plans[i].Options.Method})");
+        }
     }
 
     /// <summary>
@@ -235,6 +295,30 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
     }
 
     private sealed record Trajectory(List<StepOutcome> Outcomes, List<float[]> PromptLogits, int[] AppendedIds, long SeenTokens, long KvBytes);
+
+    /// <summary>Delegates to a real compressor and keeps, per call, what the prefill showed it (with the column sums asked for).</summary>
+    private sealed class RecordingCompressor(IKvCompressor inner) : IKvCompressor
+    {
+        public List<(int Layer, float[] TurnQueries, float[] ColumnSums, float[] ScreenshotHidden, float[] Keys)> Calls { get; } = [];
+
+        public string Name => inner.Name;
+
+        public int WindowSize => inner.WindowSize;
+
+        public bool UsesPrefillColumnSums => true;
+
+        public LayerSelection Compress(LayerCompressionInput input)
+        {
+            Calls.Add((input.LayerIndex, Values(input.TurnQueries!), Values(input.PrefillColumnSums!), Values(input.ScreenshotHiddenStates), Values(input.Keys)));
+            return inner.Compress(input);
+        }
+
+        private static float[] Values(torch.Tensor tensor)
+        {
+            using var host = tensor.to(torch.ScalarType.Float32).cpu().contiguous();
+            return host.data<float>().ToArray();
+        }
+    }
 
     /// <summary>Delegates to a real compressor and throws at a chosen layer.</summary>
     private sealed class FailingCompressor(IKvCompressor inner) : IKvCompressor

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StarKv.GpuWorker.Model;
 using StarKv.GpuWorker.Model.Batching;
 using TorchSharp;
@@ -9,15 +10,18 @@ namespace StarKv.GpuWorker.Runtime.Scheduling;
 /// in flight. Each iteration, under the runtime's execution gate,
 /// <list type="number">
 /// <item>drops the steps whose token was cancelled (their sessions roll back; the others carry on);</item>
-/// <item>decodes the next token of every decoding step in one <see cref="Qwen25VlModel.DecodeBatch"/> (rows of
-/// different sessions, lengths, methods and budgets; each appends to its own cache);</item>
-/// <item>admits waiting steps in arrival order while the batch has room (<see cref="StepSchedulerOptions.MaxBatchSize"/>)
-/// and their prefills fit what is left of <see cref="StepSchedulerOptions.MaxTokensPerIteration"/>, and runs each
-/// prefill (vision, prefill, each layer compressed right after its attention with the session's own compressor, the
-/// first token); they decode from the next iteration on.</item>
+/// <item>admits waiting steps in arrival order while the batch has room (<see cref="StepSchedulerOptions.MaxBatchSize"/>
+/// steps decoding or prefilling) and the token budget has tokens left, and begins their prefills (vision encoding, the
+/// turn's embeddings);</item>
+/// <item>runs one batched forward pass (<see cref="Qwen25VlModel.ForwardBatch"/>) over the next token of every decoding
+/// step (rows of different sessions, lengths, methods and budgets; each appends to its own cache) and chunks of the
+/// prefilling steps' turns, in arrival order, as many tokens as <see cref="StepSchedulerOptions.MaxTokensPerIteration"/>
+/// leaves after the decode rows: a long prefill is split across iterations, so it delays the others' next token by
+/// one chunk, not by the whole turn. Each layer of a step's cache is compressed with the session's own compressor right
+/// after that layer's attention of the step's last chunk; the step decodes from the next iteration on.</item>
 /// </list>
-/// A step that throws (a compressor, a bad input, a cancelled token between layers) leaves the batch alone; its caller
-/// rolls its session back. A failure of the batched decode itself fails every row of that batch.
+/// A step whose own work throws (a compressor, a bad input, a cancelled token between layers) fails alone; its caller
+/// rolls its session back. A failure of the batched forward pass itself fails every step in that pass.
 /// </summary>
 public sealed class StepScheduler : IDisposable
 {
@@ -26,11 +30,14 @@ public sealed class StepScheduler : IDisposable
     private readonly IBatchedAttention _attention;
     private readonly object _sync = new();
     private readonly Queue<Entry> _waiting = new();
+    private readonly List<Entry> _prefilling = [];
     private readonly List<Entry> _decoding = [];
     private Thread? _thread;
     private bool _stopping;
     private long _iterations;
     private long _decodedRows;
+    private long _prefillChunks;
+    private long _mixedIterations;
     private int _largestBatch;
 
     internal StepScheduler(Qwen25VlModel model, Lock gate, StepSchedulerOptions options, IBatchedAttention? attention = null)
@@ -51,7 +58,13 @@ public sealed class StepScheduler : IDisposable
     /// <summary>Decode rows run so far, over all iterations (their mean batch is this over the decoding iterations).</summary>
     public long DecodedRows => Interlocked.Read(ref _decodedRows);
 
-    /// <summary>The most rows one batched decode has held.</summary>
+    /// <summary>Prefill chunks run so far (a prefill that fit its iteration's budget is one chunk).</summary>
+    public long PrefillChunks => Interlocked.Read(ref _prefillChunks);
+
+    /// <summary>Iterations whose forward pass held both decode rows and prefill chunks.</summary>
+    public long MixedIterations => Interlocked.Read(ref _mixedIterations);
+
+    /// <summary>The most decode rows one forward pass has held.</summary>
     public int LargestBatch => Volatile.Read(ref _largestBatch);
 
     public void Dispose()
@@ -96,7 +109,7 @@ public sealed class StepScheduler : IDisposable
             List<Entry> admitted;
             lock (_sync)
             {
-                while (!_stopping && _waiting.Count == 0 && _decoding.Count == 0)
+                while (!_stopping && _waiting.Count == 0 && _decoding.Count == 0 && _prefilling.Count == 0)
                 {
                     Monitor.Wait(_sync);
                 }
@@ -104,8 +117,8 @@ public sealed class StepScheduler : IDisposable
                 if (_stopping)
                 {
                     var stopped = new ObjectDisposedException(nameof(StepScheduler), "The runtime was disposed while the step ran.");
-                    _decoding.ForEach(e => e.Finish(stopped));
-                    _decoding.Clear();
+                    FailAll(_decoding, stopped);
+                    FailAll(_prefilling, stopped);
                     while (_waiting.TryDequeue(out var waiting))
                     {
                         waiting.Finish(stopped);
@@ -125,13 +138,19 @@ public sealed class StepScheduler : IDisposable
             {
                 // Nothing of an iteration may stop the loop with callers waiting: what it held fails, the loop goes on.
                 admitted.ForEach(entry => entry.Finish(e));
-                _decoding.ForEach(entry => entry.Finish(e));
-                _decoding.Clear();
+                FailAll(_decoding, e);
+                FailAll(_prefilling, e);
             }
         }
     }
 
-    /// <summary>Takes waiting steps in arrival order while the batch has room and their prefills fit the token budget.</summary>
+    private static void FailAll(List<Entry> entries, Exception error)
+    {
+        entries.ForEach(entry => entry.Finish(error));
+        entries.Clear();
+    }
+
+    /// <summary>Takes waiting steps in arrival order while the batch has room and the token budget has tokens left.</summary>
     private List<Entry> Admit()
     {
         var admitted = new List<Entry>();
@@ -153,17 +172,18 @@ public sealed class StepScheduler : IDisposable
             }
         }
 
-        var budget = Options.MaxTokensPerIteration - _decoding.Count;
-        while (_waiting.Count > 0 && _decoding.Count + admitted.Count < Options.MaxBatchSize)
+        var left = Options.MaxTokensPerIteration - _decoding.Count - _prefilling.Sum(e => e.Step.PrefillLeft);
+        while (_waiting.Count > 0 && _decoding.Count + _prefilling.Count + admitted.Count < Options.MaxBatchSize)
         {
-            var next = _waiting.Peek();
-            if (admitted.Count > 0 && next.Step.PrefillTokens > budget)
+            // With nothing else prefilling, the first waiting step always starts: it advances by at least one token.
+            if (left <= 0 && (admitted.Count > 0 || _prefilling.Count > 0))
             {
                 break;
             }
 
-            admitted.Add(_waiting.Dequeue());
-            budget -= next.Step.PrefillTokens;
+            var next = _waiting.Dequeue();
+            admitted.Add(next);
+            left -= next.Step.PrefillTokens;
         }
 
         return admitted;
@@ -172,51 +192,79 @@ public sealed class StepScheduler : IDisposable
     private void Iterate(List<Entry> admitted)
     {
         Interlocked.Increment(ref _iterations);
-        for (var i = _decoding.Count - 1; i >= 0; i--)
-        {
-            var entry = _decoding[i];
-            if (entry.Step.CancellationToken.IsCancellationRequested)
-            {
-                _decoding.RemoveAt(i);
-                entry.Finish(new OperationCanceledException(entry.Step.CancellationToken));
-            }
-        }
+        DropCancelled(_decoding);
+        DropCancelled(_prefilling);
 
         using var gate = _gate.EnterScope();
         using var noGrad = torch.no_grad();
-        if (_decoding.Count > 0)
-        {
-            DecodeBatch();
-        }
-
         foreach (var entry in admitted)
         {
             try
             {
                 entry.Step.CancellationToken.ThrowIfCancellationRequested();
-                if (entry.Step.Prefill())
-                {
-                    _decoding.Add(entry);
-                }
-                else
-                {
-                    entry.Finish(null);
-                }
+                entry.Step.BeginPrefill();
+                _prefilling.Add(entry);
             }
             catch (Exception e)
             {
                 entry.Finish(e);
             }
         }
+
+        // The decode rows take one token each; the prefills share what is left, oldest first, in chunks.
+        var budget = Options.MaxTokensPerIteration - _decoding.Count;
+        var chunks = new List<PrefillChunk>();
+        var chunked = new List<Entry>();
+        foreach (var entry in _prefilling.ToArray())
+        {
+            if (budget <= 0 && chunked.Count > 0)
+            {
+                break;
+            }
+
+            try
+            {
+                var chunk = entry.Step.NextChunk(Math.Max(1, budget));
+                chunks.Add(chunk);
+                chunked.Add(entry);
+                budget -= chunk.Count;
+            }
+            catch (Exception e)
+            {
+                _prefilling.Remove(entry);
+                entry.Finish(e);
+            }
+        }
+
+        if (_decoding.Count > 0 || chunks.Count > 0)
+        {
+            Forward(chunks, chunked);
+        }
     }
 
-    private void DecodeBatch()
+    private static void DropCancelled(List<Entry> entries)
     {
-        var rows = _decoding.Select(e => e.Step.NextRow).ToArray();
-        torch.Tensor logits; // [B, vocab]
+        for (var i = entries.Count - 1; i >= 0; i--)
+        {
+            var entry = entries[i];
+            if (entry.Step.CancellationToken.IsCancellationRequested)
+            {
+                entries.RemoveAt(i);
+                entry.Finish(new OperationCanceledException(entry.Step.CancellationToken));
+            }
+        }
+    }
+
+    /// <summary>One forward pass over the decode rows and the prefill chunks, then each step takes its logits.</summary>
+    private void Forward(List<PrefillChunk> chunks, List<Entry> chunked)
+    {
+        var decoding = _decoding.ToArray();
+        var rows = decoding.Select(e => e.Step.NextRow).ToArray();
+        var watch = Stopwatch.StartNew();
+        torch.Tensor logits; // [B + C, vocab]
         try
         {
-            if (rows.Length == 1)
+            if (rows.Length == 1 && chunks.Count == 0)
             {
                 // A batch of one is the serial decode, without the batched layer's gathers.
                 using var single = _model.DecodeStep(rows[0].TokenId, rows[0].Position, rows[0].Cache); // [vocab]
@@ -224,35 +272,72 @@ public sealed class StepScheduler : IDisposable
             }
             else
             {
-                logits = _model.DecodeBatch(rows, _attention);
+                logits = _model.ForwardBatch(rows, chunks, _attention);
             }
         }
         catch (Exception e)
         {
-            _decoding.ForEach(entry => entry.Finish(e));
-            _decoding.Clear();
+            FailAll(_decoding, e);
+            chunked.ForEach(entry => entry.Finish(e));
+            _prefilling.RemoveAll(chunked.Contains);
             return;
         }
 
+        var passMs = watch.Elapsed.TotalMilliseconds;
         Interlocked.Add(ref _decodedRows, rows.Length);
+        Interlocked.Add(ref _prefillChunks, chunks.Count);
+        if (rows.Length > 0 && chunks.Count > 0)
+        {
+            Interlocked.Increment(ref _mixedIterations);
+        }
+
         Volatile.Write(ref _largestBatch, Math.Max(_largestBatch, rows.Length));
         using (logits)
         {
-            for (var b = _decoding.Count - 1; b >= 0; b--)
+            for (var b = 0; b < decoding.Length; b++)
             {
-                var entry = _decoding[b];
+                var entry = decoding[b];
                 try
                 {
                     using var row = logits[b]; // [vocab]
                     if (!entry.Step.Accept(row))
                     {
-                        _decoding.RemoveAt(b);
+                        _decoding.Remove(entry);
                         entry.Finish(null);
                     }
                 }
                 catch (Exception e)
                 {
-                    _decoding.RemoveAt(b);
+                    _decoding.Remove(entry);
+                    entry.Finish(e);
+                }
+            }
+
+            for (var c = 0; c < chunked.Count; c++)
+            {
+                var entry = chunked[c];
+                try
+                {
+                    using var row = logits[rows.Length + c]; // [vocab]
+                    var progress = entry.Step.EndChunk(row, passMs);
+                    if (progress == StepProgress.Prefilling)
+                    {
+                        continue;
+                    }
+
+                    _prefilling.Remove(entry);
+                    if (progress == StepProgress.Decoding)
+                    {
+                        _decoding.Add(entry);
+                    }
+                    else
+                    {
+                        entry.Finish(null);
+                    }
+                }
+                catch (Exception e)
+                {
+                    _prefilling.Remove(entry);
                     entry.Finish(e);
                 }
             }

@@ -4,7 +4,8 @@ namespace StarKv.GpuWorker.Runtime.Scheduling;
 /// How a runtime schedules the steps of its sessions. <see cref="MaxBatchSize"/> 1 is the serial mode: each step runs
 /// alone on the caller's thread behind the runtime's execution gate (the behaviour before continuous batching, kept
 /// for comparison). Above 1, a <see cref="StepScheduler"/> runs iterations that decode the next token of up to that
-/// many steps in one batched forward pass and admit newly arrived steps' prefills under <see cref="MaxTokensPerIteration"/>.
+/// many steps in one batched forward pass, together with chunks of newly arrived steps' prefills under
+/// <see cref="MaxTokensPerIteration"/>.
 /// </summary>
 public sealed record StepSchedulerOptions
 {
@@ -18,9 +19,10 @@ public sealed record StepSchedulerOptions
     public int MaxBatchSize { get; init; } = 32;
 
     /// <summary>
-    /// Most tokens one iteration runs: one per decoding step, plus the prefills admitted in it. A prefill longer than
-    /// what is left waits for the next iteration, except the first one of an iteration, which always runs (a prefill is
-    /// not split, so a turn longer than the whole budget runs alone with the decode rows).
+    /// Most tokens one iteration's forward pass runs: one per decoding step, then chunks of the prefilling steps' turns
+    /// in arrival order. A prefill longer than what is left is split across iterations (its compression runs after its
+    /// last chunk); when the decode rows use the whole budget, the oldest prefill still advances by one token, so this
+    /// bounds the pass's activations (with the batch size) and how long a prefill delays the others' next token.
     /// </summary>
     public int MaxTokensPerIteration { get; init; } = 2048;
 
