@@ -90,8 +90,7 @@ static BatchingRow Measure(Qwen25VlRuntime runtime, byte[][] saved, byte[][] scr
     var sessions = saved.Select(bytes => runtime.RestoreSession(bytes)).ToArray();
     try
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        ResidentMemory.ReturnFreeMemory();
         ResidentMemory.ResetPeak();
         var before = ResidentMemory.Current;
         var (iterations, decodedRows) = (runtime.Scheduler?.Iterations ?? 0, runtime.Scheduler?.DecodedRows ?? 0);
