@@ -138,15 +138,43 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
     }
 
     [Fact]
-    public async Task A_failing_compressor_fails_its_own_step_only_and_its_session_continues_as_if_the_step_never_ran()
+    public async Task Cancelling_a_step_between_its_prefill_chunks_rolls_its_session_back_and_the_retry_matches_the_serial_step()
     {
+        // 2 tokens an iteration: the first step's prefill (system prompt, task, screenshot) takes hundreds of iterations.
+        using var chunking = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 4, MaxTokensPerIteration = 2 });
+        var options = new SessionOptions { Method = "h2o", BudgetRatio = 0.3, Task = Task, MaxNewTokens = 5 };
+        using var session = Open(chunking, options);
+        var scheduler = chunking.Scheduler!;
+        using var cts = new CancellationTokenSource();
+        var step = OnOwnThread(() => session.Step(Screen(0), "first", cts.Token));
+        SpinWait.SpinUntil(() => scheduler.PrefillChunks >= 5 || step.IsCompleted);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => step);
+        Assert.Equal(0, session.StepsTaken);
+        Assert.Equal(0, session.SeenTokens);
+
+        using var reference = Open(_serial, options);
+        var expected = reference.Step(Screen(0), "first", CancellationToken.None);
+        var actual = session.Step(Screen(0), "first", CancellationToken.None);
+        Assert.Equal(expected.Text, actual.Text);
+        Assert.Equal(expected.Figures.KeptPerLayer, actual.Figures.KeptPerLayer);
+        Assert.True(expected.Figures.TokensPrefilled > 100, $"the first step prefilled {expected.Figures.TokensPrefilled} tokens");
+        AssertLogits(reference.LastPromptLogits!, session.LastPromptLogits!, "the retried step's prefill");
+    }
+
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(40)] // the failing step's prefill in several chunks, the failure after its last one
+    public async Task A_failing_compressor_fails_its_own_step_only_and_its_session_continues_as_if_the_step_never_ran(int tokensPerIteration)
+    {
+        using var batched = Qwen25VlRuntime.LoadBuiltInTiny(fixture.Folder, torch.CPU, scheduling: new StepSchedulerOptions { MaxBatchSize = 8, MaxTokensPerIteration = tokensPerIteration });
         var options = new SessionOptions { Method = "starkv", BudgetRatio = 0.25, Task = Task, MaxNewTokens = 6 };
         var otherOptions = new SessionOptions { Method = "h2o", BudgetRatio = 0.4, Task = Task, MaxNewTokens = 16 };
         using var reference = Open(_serial, options);
         using var otherReference = Open(_serial, otherOptions);
         var failing = new FailingCompressor(new CompressorFactory().Create("starkv", new CompressorOptions()));
-        using var session = (AgentSession)_batched.CreateSession(options, failing);
-        using var other = Open(_batched, otherOptions);
+        using var session = (AgentSession)batched.CreateSession(options, failing);
+        using var other = Open(batched, otherOptions);
 
         reference.Step(Screen(0), "", CancellationToken.None);
         session.Step(Screen(0), "", CancellationToken.None);
