@@ -40,6 +40,21 @@ public sealed class MultiProcessCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        try
+        {
+            await StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            // xUnit does not dispose a test class whose InitializeAsync failed: without this, the processes that did
+            // start (Azurite, Redis, the silos up to the one that failed) outlive the test run.
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task StartAsync()
+    {
         Directory.CreateDirectory(_root);
         using var startup = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var siloCopy = ProgramCopy.TakeAsync(BuildOutputs.SiloDll, Path.Combine(_root, "programs", "silo"), startup.Token);
