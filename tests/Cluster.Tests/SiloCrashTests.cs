@@ -41,7 +41,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             // Warm up until every session has run a few steps (and so has a checkpoint to come back from).
             await WaitAsync(() => load.Sessions.All(s => s.StepsConfirmed >= 3) || load.Fatal.Count > 0, TimeSpan.FromSeconds(90), "every session to take 3 steps", load);
-            Assert.True(load.Fatal.Count == 0, "Non-retryable errors: " + string.Join("\n", load.Fatal));
+            AssertNoFatalErrors(load);
 
             var bySilo = load.Sessions.GroupBy(s => s.Last!.Silo).OrderByDescending(g => g.Count()).ToList();
             var victimAddress = bySilo[0].Key;
@@ -75,7 +75,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
             await stop.CancelAsync();
             await running;
             var loadSeconds = (load.Now - loadStarted).TotalSeconds;
-            Assert.True(load.Fatal.Count == 0, "Non-retryable errors: " + string.Join("\n", load.Fatal));
+            AssertNoFatalErrors(load);
 
             var recovery = load.Sessions.Where(s => lost.Contains(s.Id))
                 .Select(s => (s.Steps.First(step => step.SentAt > killedAt).At - killedAt).TotalSeconds).ToList();
@@ -176,6 +176,20 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         // Tokens seen grow at every step: each index's count is above the previous one's.
         var perIndex = byIndex.OrderBy(g => g.Key).Select(g => g.First().SeenTokens).ToList();
         Assert.All(perIndex.Zip(perIndex.Skip(1)), pair => Assert.True(pair.Second > pair.First, $"tokens seen went from {pair.First} to {pair.Second}"));
+    }
+
+    /// <summary>
+    /// Fails on non-retryable errors, printing every process's output first: the client sees only a status and a short
+    /// message (an INTERNAL names just the exception's type), the cause is in the silo's or the gateway's log.
+    /// </summary>
+    private void AssertNoFatalErrors(SessionLoad load)
+    {
+        if (load.Fatal.Count > 0)
+        {
+            output.WriteLine(_cluster.Outputs());
+        }
+
+        Assert.True(load.Fatal.Count == 0, "Non-retryable errors: " + string.Join("\n", load.Fatal));
     }
 
     private async Task WaitAsync(Func<bool> condition, TimeSpan limit, string what, SessionLoad load)

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Orleans.Storage;
 using StarKv.Grains.Errors;
 
 namespace StarKv.Gateway.Errors;
@@ -51,6 +52,12 @@ public sealed partial class DomainErrorInterceptor(ILogger<DomainErrorIntercepto
                     // The silo that held the grain is gone or unreachable (a crash before the cluster declared it dead);
                     // the grain comes back elsewhere from its checkpoint, so the client retries the same step.
                     return new Status(StatusCode.Unavailable, $"The silo serving this session is unavailable; retry: {e.Message}");
+                case InconsistentStateException:
+                    // Two activations of the session for a moment (after a silo was presumed dead, or during a move), and
+                    // this one's state write was refused: the step is not taken, Orleans deactivates the stale activation,
+                    // and the client's retry of the same step index reaches the session's live one. The conflict's own
+                    // message names storage internals (container, blob, ETags); the silo logs it.
+                    return new Status(StatusCode.Unavailable, "Another activation of this session changed its state (after a silo failure or a move); retry the same step index.");
                 case TimeoutException timeout:
                     return new Status(StatusCode.DeadlineExceeded, timeout.Message);
                 case AggregateException { InnerExceptions.Count: 1 } aggregate:

@@ -40,13 +40,31 @@ public sealed class MultiProcessCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var clock = Stopwatch.StartNew();
+        try
+        {
+            await StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            // xUnit does not dispose a test class whose InitializeAsync failed: without this, the processes that did
+            // start (Azurite, Redis, the silos up to the one that failed) outlive the test run.
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task StartAsync()
+    {
         Directory.CreateDirectory(_root);
         using var startup = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var siloCopy = ProgramCopy.TakeAsync(BuildOutputs.SiloDll, Path.Combine(_root, "programs", "silo"), startup.Token);
+        var gatewayCopy = ProgramCopy.TakeAsync(BuildOutputs.GatewayDll, Path.Combine(_root, "programs", "gateway"), startup.Token);
+        var siloDll = await siloCopy.ConfigureAwait(false);
+        var gatewayDll = await gatewayCopy.ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
         await _azurite.InitializeAsync().ConfigureAwait(false);
         _redis = await RedisServer.StartAsync(_root, startup.Token).ConfigureAwait(false);
 
-        var siloDll = BuildOutputs.SiloDll;
         for (var i = 0; i < SiloCount; i++)
         {
             var ports = FreePorts.Take(3);
@@ -95,7 +113,7 @@ public sealed class MultiProcessCluster : IAsyncLifetime
         gatewayEnvironment["StarKv__Tenants__0__MaxSessions"] = "1000";
         gatewayEnvironment["StarKv__Tenants__0__MaxKvBytes"] = long.MaxValue.ToString(CultureInfo.InvariantCulture);
         gatewayEnvironment["StarKv__Tenants__0__Admin"] = "true";
-        _gateway = ChildProcess.Start("gateway", "dotnet", [BuildOutputs.GatewayDll], gatewayEnvironment, gatewayFolder);
+        _gateway = ChildProcess.Start("gateway", "dotnet", [gatewayDll], gatewayEnvironment, gatewayFolder);
 
         _channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{gatewayPorts[0]}"));
         Client = new AgentGateway.AgentGatewayClient(_channel);

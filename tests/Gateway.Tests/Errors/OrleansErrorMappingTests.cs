@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Orleans.Storage;
 using StarKv.Gateway.Errors;
 
 namespace StarKv.Gateway.Tests.Errors;
@@ -21,6 +22,19 @@ public sealed class OrleansErrorMappingTests
         var status = DomainErrorInterceptor.StatusOf(new AggregateException(new SiloUnavailableException("target silo gone")));
 
         Assert.Equal(StatusCode.Unavailable, status.StatusCode);
+    }
+
+    [Fact]
+    public void A_refused_state_write_maps_to_UNAVAILABLE_without_storage_details()
+    {
+        var conflict = new InconsistentStateException(
+            "Cannot write the grain state at blob 'state/trajectory/t~2Fs' in container 'checkpoints': it was changed by another writer.", "\"0x2\"", "\"0x1\"");
+
+        var status = DomainErrorInterceptor.StatusOf(conflict);
+
+        Assert.Equal(StatusCode.Unavailable, status.StatusCode);
+        Assert.Contains("retry the same step index", status.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("blob", status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

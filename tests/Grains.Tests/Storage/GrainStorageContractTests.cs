@@ -122,6 +122,27 @@ public abstract class GrainStorageContractTests
     }
 
     [Fact]
+    public async Task A_conflict_holds_only_exception_types_that_a_client_without_the_storage_SDK_can_load()
+    {
+        // The conflict reaches the grain's callers. The gateway has Orleans and the base library but no storage SDK, and
+        // Orleans cannot read a response holding an exception, inner ones included, whose type the receiver cannot load.
+        var first = await CreateStorageAsync();
+        var second = await CreateStorageAsync();
+        var firstState = new GrainState<StorageTestState>(new StorageTestState { Count = 1 });
+        var secondState = new GrainState<StorageTestState>(new StorageTestState { Count = 2 });
+        await first.WriteStateAsync(StateName, Alpha, firstState);
+
+        var error = await Assert.ThrowsAsync<InconsistentStateException>(() => second.WriteStateAsync(StateName, Alpha, secondState));
+
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            var assembly = e.GetType().Assembly.GetName().Name!;
+            Assert.True(assembly.StartsWith("Orleans.", StringComparison.Ordinal) || assembly.StartsWith("System.", StringComparison.Ordinal),
+                $"{e.GetType().FullName} comes from {assembly}");
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_writers_from_one_etag_let_exactly_one_win()
     {
         var seed = await CreateStorageAsync();

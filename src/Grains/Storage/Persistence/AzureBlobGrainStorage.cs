@@ -103,7 +103,7 @@ public sealed partial class AzureBlobGrainStorage : IGrainStorage, ILifecyclePar
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412)
         {
-            throw GrainStateCodec.Conflict("write", Describe(blob), await StoredEtagAsync(blob).ConfigureAwait(false), grainState.ETag, e);
+            throw GrainStateCodec.Conflict("write", Describe(blob), await StoredEtagAsync(blob).ConfigureAwait(false), grainState.ETag);
         }
     }
 
@@ -117,7 +117,7 @@ public sealed partial class AzureBlobGrainStorage : IGrainStorage, ILifecyclePar
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412)
         {
-            throw GrainStateCodec.Conflict("clear", Describe(blob), await StoredEtagAsync(blob).ConfigureAwait(false), grainState.ETag, e);
+            throw GrainStateCodec.Conflict("clear", Describe(blob), await StoredEtagAsync(blob).ConfigureAwait(false), grainState.ETag);
         }
 
         GrainStateCodec.SetMissing(grainState, _codec.CreateDefault<T>());

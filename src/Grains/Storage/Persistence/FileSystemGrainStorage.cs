@@ -85,7 +85,7 @@ public sealed class FileSystemGrainStorage : IGrainStorage, ILifecycleParticipan
             var stored = StoredEtag(path);
             if (!string.Equals(stored, grainState.ETag, StringComparison.Ordinal))
             {
-                throw GrainStateCodec.Conflict("write", Describe(path), stored, grainState.ETag, null);
+                throw GrainStateCodec.Conflict("write", Describe(path), stored, grainState.ETag);
             }
 
             var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
@@ -120,7 +120,7 @@ public sealed class FileSystemGrainStorage : IGrainStorage, ILifecycleParticipan
                 var stored = StoredEtag(path);
                 if (stored is not null && !string.Equals(stored, grainState.ETag, StringComparison.Ordinal))
                 {
-                    throw GrainStateCodec.Conflict("clear", Describe(path), stored, grainState.ETag, null);
+                    throw GrainStateCodec.Conflict("clear", Describe(path), stored, grainState.ETag);
                 }
 
                 File.Delete(path);

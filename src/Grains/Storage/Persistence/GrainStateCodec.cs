@@ -47,13 +47,17 @@ internal sealed class GrainStateCodec(IGrainStorageSerializer serializer, IActiv
         grainState.RecordExists = false;
     }
 
-    public static InconsistentStateException Conflict(string operation, string location, string? storedEtag, string? expectedEtag, Exception? inner)
+    /// <summary>
+    /// The error of a write or clear that found another writer's record. It holds no inner exception: it travels to the
+    /// grain's callers, the gateway among them, which carries no storage SDK, and Orleans fails a whole response holding
+    /// an exception (inner ones included) of a type the receiver cannot load, with a TypeLoadException in place of the
+    /// conflict. The record and both ETags say all the store's own error would.
+    /// </summary>
+    public static InconsistentStateException Conflict(string operation, string location, string? storedEtag, string? expectedEtag)
     {
         var stored = storedEtag ?? "none (no record)";
         var expected = expectedEtag ?? "none (expected no record)";
         var message = $"Cannot {operation} the grain state at {location}: it was changed by another writer. Stored ETag: {stored}; expected ETag: {expected}.";
-        return inner is null
-            ? new InconsistentStateException(message, storedEtag, expectedEtag)
-            : new InconsistentStateException(message, storedEtag, expectedEtag, inner);
+        return new InconsistentStateException(message, storedEtag, expectedEtag);
     }
 }
