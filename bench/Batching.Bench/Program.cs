@@ -94,6 +94,7 @@ static BatchingRow Measure(Qwen25VlRuntime runtime, byte[][] saved, byte[][] scr
         ResidentMemory.ResetPeak();
         var before = ResidentMemory.Current;
         var (iterations, decodedRows) = (runtime.Scheduler?.Iterations ?? 0, runtime.Scheduler?.DecodedRows ?? 0);
+        var (passTime, beginTime) = (runtime.Scheduler?.PassTime ?? TimeSpan.Zero, runtime.Scheduler?.BeginTime ?? TimeSpan.Zero);
         var latencies = new double[sessions.Length][];
         var decoded = new long[sessions.Length];
         var wall = Stopwatch.StartNew();
@@ -123,6 +124,12 @@ static BatchingRow Measure(Qwen25VlRuntime runtime, byte[][] saved, byte[][] scr
         var sorted = latencies.SelectMany(l => l).Order().ToArray();
         var batchIterations = (runtime.Scheduler?.Iterations ?? 0) - iterations;
         var rows = (runtime.Scheduler?.DecodedRows ?? 0) - decodedRows;
+        if (runtime.Scheduler is { } scheduler)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  scheduler: {batchIterations} iterations, forward passes {(scheduler.PassTime - passTime).TotalSeconds:F1} s, prefill beginnings {(scheduler.BeginTime - beginTime).TotalSeconds:F1} s of {seconds:F1} s"));
+        }
+
         return new BatchingRow(
             budget,
             sessions.Length,

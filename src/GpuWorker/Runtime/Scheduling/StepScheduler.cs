@@ -38,6 +38,8 @@ public sealed class StepScheduler : IDisposable
     private long _decodedRows;
     private long _prefillChunks;
     private long _mixedIterations;
+    private long _passTicks;
+    private long _beginTicks;
     private int _largestBatch;
 
     internal StepScheduler(Qwen25VlModel model, Lock gate, StepSchedulerOptions options, IBatchedAttention? attention = null)
@@ -63,6 +65,12 @@ public sealed class StepScheduler : IDisposable
 
     /// <summary>Iterations whose forward pass held both decode rows and prefill chunks.</summary>
     public long MixedIterations => Interlocked.Read(ref _mixedIterations);
+
+    /// <summary>Time spent in forward passes (decode rows, prefill chunks and the compression inside them).</summary>
+    public TimeSpan PassTime => TimeSpan.FromTicks(Interlocked.Read(ref _passTicks));
+
+    /// <summary>Time spent beginning prefills (the screenshots' vision encoding, the turns' embeddings).</summary>
+    public TimeSpan BeginTime => TimeSpan.FromTicks(Interlocked.Read(ref _beginTicks));
 
     /// <summary>The most decode rows one forward pass has held.</summary>
     public int LargestBatch => Volatile.Read(ref _largestBatch);
@@ -197,6 +205,7 @@ public sealed class StepScheduler : IDisposable
 
         using var gate = _gate.EnterScope();
         using var noGrad = torch.no_grad();
+        var begin = Stopwatch.StartNew();
         foreach (var entry in admitted)
         {
             try
@@ -210,6 +219,8 @@ public sealed class StepScheduler : IDisposable
                 entry.Finish(e);
             }
         }
+
+        Interlocked.Add(ref _beginTicks, begin.Elapsed.Ticks);
 
         // The decode rows take one token each; the prefills share what is left, oldest first, in chunks.
         var budget = Options.MaxTokensPerIteration - _decoding.Count;
@@ -284,6 +295,7 @@ public sealed class StepScheduler : IDisposable
         }
 
         var passMs = watch.Elapsed.TotalMilliseconds;
+        Interlocked.Add(ref _passTicks, watch.Elapsed.Ticks);
         Interlocked.Add(ref _decodedRows, rows.Length);
         Interlocked.Add(ref _prefillChunks, chunks.Count);
         if (rows.Length > 0 && chunks.Count > 0)
