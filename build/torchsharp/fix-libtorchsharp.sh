@@ -39,7 +39,10 @@ fi
 
 for lib in "${targets[@]}"; do
   dir=$(dirname "$lib")
-  cp -f "$compat" "$dir/$shim"
+  # A program may be running from this folder: replace the shim by rename, and only when it changed.
+  if ! cmp -s "$compat" "$dir/$shim"; then
+    cp -f "$compat" "$dir/$shim.tmp.$$" && mv -f "$dir/$shim.tmp.$$" "$dir/$shim"
+  fi
   if patchelf --print-needed "$lib" | grep -qx "$shim"; then
     continue  # already patched
   fi
