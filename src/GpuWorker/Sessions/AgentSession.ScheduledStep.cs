@@ -43,6 +43,8 @@ public sealed partial class AgentSession
         private double _visionMs;
         private Stopwatch? _decodeWatch;
         private DateTime _decodeStartUtc;
+        private DateTime _prefillStartUtc;
+        private Activity? _prefillSpan; // opened at the last chunk's first compression, so the layers' spans are its children
 
         public int PrefillTokens => ids.Count;
 
@@ -59,6 +61,7 @@ public sealed partial class AgentSession
             _visionMs = visionMs;
             _plan = session.PlanTurn(ids, [image.Grid], stepIndex, cache, startPosition, cancellationToken);
             _embeddings = session._runtime.Model.EmbedTurn(ids, features); // [T, hidden]
+            _prefillStartUtc = DateTime.UtcNow;
         });
 
         public PrefillChunk NextChunk(int maxTokens)
@@ -92,12 +95,15 @@ public sealed partial class AgentSession
             }
 
             var plan = _plan ?? throw new InvalidOperationException("The prefill has not begun.");
-            using (var span = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count))
+            InParentSpan(OpenPrefillSpan);
+            using (_prefillSpan)
             {
                 using var host = logits.cpu();
                 var compression = plan.Compression;
                 _turn = new TurnResult(host.data<float>().ToArray(), plan.Positions.NextPosition, compression.KeptPerLayer, _passMs - compression.Milliseconds, compression.Milliseconds);
             }
+
+            _prefillSpan = null;
 
             ReleasePrefill();
             _decodeStartUtc = DateTime.UtcNow;
@@ -124,7 +130,22 @@ public sealed partial class AgentSession
         }
 
         /// <summary>Frees what the prefill held when the step ends before its last chunk (cancelled, failed).</summary>
-        public void Dispose() => ReleasePrefill();
+        public void Dispose()
+        {
+            _prefillSpan?.Dispose();
+            _prefillSpan = null;
+            ReleasePrefill();
+        }
+
+        /// <summary>The prefill's span, once, under the caller's step span, from when the prefill began.</summary>
+        private void OpenPrefillSpan()
+        {
+            if (_prefillSpan is null)
+            {
+                _prefillSpan = StarKvTelemetry.StartPhase(StarKvSpanNames.Prefill)?.SetTag(StarKvAttributes.Tokens, ids.Count);
+                _prefillSpan?.SetStartTime(_prefillStartUtc);
+            }
+        }
 
         private static List<torch.Tensor>[] NewLists(int count) => Enumerable.Range(0, count).Select(_ => new List<torch.Tensor>()).ToArray();
 
@@ -142,7 +163,17 @@ public sealed partial class AgentSession
 
             try
             {
-                InParentSpan(() => KeepOrCompress(capture));
+                InParentSpan(() =>
+                {
+                    if (_offset + _chunkLength == ids.Count)
+                    {
+                        // The last chunk compresses: its layers' compress spans belong to the prefill's span.
+                        OpenPrefillSpan();
+                        Activity.Current = _prefillSpan ?? _parent;
+                    }
+
+                    KeepOrCompress(capture);
+                });
             }
             catch (Exception e)
             {
