@@ -12,7 +12,8 @@ namespace StarKv.GpuWorker.Sessions;
 public sealed partial class AgentSession
 {
     /// <summary>
-    /// A retained-cache step as the runtime's <see cref="StepScheduler"/> runs it: the same vision, prefill, per-layer
+    /// A step as the runtime's <see cref="StepScheduler"/> runs it (a retained-cache step on the session's cache, or a
+    /// re-prefill step on a fresh one): the same vision, prefill, per-layer
     /// compression and greedy decoding as the serial path, with the prefill run in chunks inside the scheduler's batched
     /// forward passes and the decode tokens fed by its batched decodes.
     /// <para>
@@ -24,8 +25,26 @@ public sealed partial class AgentSession
     /// </para>
     /// Its phase spans parent to the caller's step span (the scheduler's thread has none of its own).
     /// </summary>
+    /// <param name="session">The session the step belongs to.</param>
+    /// <param name="encode">
+    /// Runs the vision encoder for the turn (on the scheduler's thread, under the gate) and returns the features of every
+    /// image of the turn, in order, which the step then owns, and the encoder's milliseconds. // [ΣV, hidden]
+    /// </param>
+    /// <param name="grids">The turn's images' grids, the current screenshot last.</param>
+    /// <param name="firstScreenshotIndex">The step index of the turn's first image.</param>
+    /// <param name="ids">The turn's token ids.</param>
+    /// <param name="cache">The cache the turn is prefilled into.</param>
+    /// <param name="startPosition">The turn's first rotary position.</param>
+    /// <param name="cancellationToken">Cancels this step only.</param>
     private sealed class ScheduledStep(
-        AgentSession session, PreprocessedImage image, List<int> ids, int stepIndex, KvCache cache, long startPosition, CancellationToken cancellationToken)
+        AgentSession session,
+        Func<(torch.Tensor Features, double Milliseconds)> encode,
+        GridThw[] grids,
+        int firstScreenshotIndex,
+        List<int> ids,
+        KvCache cache,
+        long startPosition,
+        CancellationToken cancellationToken)
         : IScheduledStep, IDisposable
     {
         private readonly Activity? _parent = Activity.Current;
@@ -56,10 +75,10 @@ public sealed partial class AgentSession
 
         public void BeginPrefill() => InParentSpan(() =>
         {
-            var (encoded, visionMs) = session.Encode(image);
-            using var features = encoded; // [V, hidden]
+            var (encoded, visionMs) = encode();
+            using var features = encoded; // [ΣV, hidden]
             _visionMs = visionMs;
-            _plan = session.PlanTurn(ids, [image.Grid], stepIndex, cache, startPosition, cancellationToken);
+            _plan = session.PlanTurn(ids, grids, firstScreenshotIndex, cache, startPosition, cancellationToken);
             _embeddings = session._runtime.Model.EmbedTurn(ids, features); // [T, hidden]
             _prefillStartUtc = DateTime.UtcNow;
         });

@@ -46,8 +46,9 @@ namespace StarKv.GpuWorker.Sessions;
 /// undecodable screenshot fails before anything changes. Sessions take one step at a time; a concurrent call fails
 /// with <see cref="InvalidOperationException"/>. The screenshot is decoded, resized and normalised before the
 /// runtime's lock (<see cref="StepFigures.PreprocessMs"/>, span <c>preprocess</c>); the model's work of all sessions of
-/// a runtime is serialised by the runtime, step by step in the serial mode, or (retained mode, continuous batching) in
-/// the iterations of its <see cref="StepScheduler"/>, which decodes this step's tokens in batches with other sessions'.
+/// a runtime is serialised by the runtime, step by step in the serial mode, or (continuous batching, either mode) in
+/// the iterations of its <see cref="StepScheduler"/>, which runs this step's prefill in chunks and decodes its tokens in
+/// batches with other sessions' work.
 /// </para>
 /// <para>
 /// Checkpoints: <see cref="CaptureCheckpoint"/> takes the whole session or, right after a step, what the step changed
@@ -168,17 +169,19 @@ public sealed partial class AgentSession : IAgentSession
             var (image, preprocessMs) = Preprocess(screenshot.Span);
             using (image)
             {
-                if (Options.Mode == SessionMode.RetainedCache && _runtime.Scheduler is { } scheduler)
+                if (_runtime.Scheduler is { } scheduler)
                 {
                     // The scheduler runs the model work in its iterations, under the gate; this thread waits.
-                    return StepRetained(image, preprocessMs, instruction, scheduler, cancellationToken);
+                    return Options.Mode == SessionMode.RetainedCache
+                        ? StepRetained(image, preprocessMs, instruction, scheduler, cancellationToken)
+                        : StepReprefill(image, preprocessMs, screenshot, instruction, scheduler, cancellationToken);
                 }
 
                 using var gate = _runtime.ExecutionGate.EnterScope();
                 using var noGrad = torch.no_grad();
                 return Options.Mode == SessionMode.RetainedCache
                     ? StepRetained(image, preprocessMs, instruction, null, cancellationToken)
-                    : StepReprefill(image, preprocessMs, screenshot, instruction, cancellationToken);
+                    : StepReprefill(image, preprocessMs, screenshot, instruction, null, cancellationToken);
             }
         }
         finally
@@ -451,7 +454,7 @@ public sealed partial class AgentSession : IAgentSession
             }
             else
             {
-                using var work = new ScheduledStep(this, image, ids, stepIndex, cache, NextPosition, cancellationToken);
+                using var work = new ScheduledStep(this, () => Encode(image), [image.Grid], stepIndex, ids, cache, NextPosition, cancellationToken);
                 scheduler.Run(work);
                 (turn, decoded, visionMs) = work.Result();
             }
@@ -480,17 +483,16 @@ public sealed partial class AgentSession : IAgentSession
         }
     }
 
-    private StepOutcome StepReprefill(PreprocessedImage image, double preprocessMs, ReadOnlyMemory<byte> screenshot, string instruction, CancellationToken cancellationToken)
+    private StepOutcome StepReprefill(
+        PreprocessedImage image, double preprocessMs, ReadOnlyMemory<byte> screenshot, string instruction, StepScheduler? scheduler, CancellationToken cancellationToken)
     {
         var model = _runtime.Model;
         var merge = _runtime.Config.Vision.SpatialMergeSize;
         var bytes = screenshot.ToArray();
-        var (encoded, visionMs) = Encode(image);
-        var features = encoded.DetachFromDisposeScope(); // [V, hidden]
-        var current = new KeptScreenshot(StepsTaken, bytes, image.Grid, features);
+        var stepIndex = StepsTaken;
+        KeptScreenshot? current = null;
         try
         {
-            var stepIndex = StepsTaken;
             var taskPrompt = _taskPrompt ?? TaskPromptFor(instruction);
             var text = new System.Text.StringBuilder(Qwen25VlChatTemplate.SystemTurn()).Append(Qwen25VlChatTemplate.UserTurn(taskPrompt));
             for (var i = 0; i < _history.Count; i++)
@@ -506,18 +508,41 @@ public sealed partial class AgentSession : IAgentSession
             var imageTokens = image.Grid.MergedTokenCount(merge);
             text.Append(Qwen25VlChatTemplate.UserTurn([imageTokens], AgentTurns.StepText(stepIndex, instruction, Options.Task))).Append(Qwen25VlChatTemplate.GenerationPrompt);
             List<int> ids = [.. _runtime.Tokenizer.Encode(text.ToString())];
-            List<KeptScreenshot> shots = [.. _screenshots, current];
-            CheckImageTokens(ids, shots.Sum(s => s.Grid.MergedTokenCount(merge)));
-            _runtime.Limits.CheckTurn(ids.Count, shots.Sum(s => s.Grid.MergedTokenCount(merge)), shots.Count);
+            GridThw[] grids = [.. _screenshots.Select(s => s.Grid), image.Grid];
+            var firstScreenshotIndex = _screenshots.Count > 0 ? _screenshots[0].StepIndex : stepIndex;
+            CheckImageTokens(ids, grids.Sum(g => g.MergedTokenCount(merge)));
+            _runtime.Limits.CheckTurn(ids.Count, grids.Sum(g => g.MergedTokenCount(merge)), grids.Length);
 
-            using var allFeatures = torch.cat(shots.Select(s => s.Features).ToArray(), 0); // [ΣV, hidden]
+            // The current screenshot is encoded once and kept for the next steps; the turn reads every kept one and it.
+            (torch.Tensor Features, double Milliseconds) EncodeTurn()
+            {
+                var (encoded, ms) = Encode(image);
+                current = new KeptScreenshot(stepIndex, bytes, image.Grid, encoded.DetachFromDisposeScope()); // [V, hidden]
+                return (torch.cat([.. _screenshots.Select(s => s.Features), current.Features], 0).DetachFromDisposeScope(), ms); // [ΣV, hidden]
+            }
+
             using var cache = model.NewCache();
             cache.ReserveMore(ids.Count + Options.MaxNewTokens - 1);
             var stateBackup = _state.ToBytes();
             try
             {
-                var turn = RunTurn(ids, allFeatures, shots.Select(s => s.Grid).ToArray(), shots[0].StepIndex, cache, 0, cancellationToken);
-                var decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+                TurnResult turn;
+                DecodeResult decoded;
+                double visionMs;
+                if (scheduler is null)
+                {
+                    (var all, visionMs) = EncodeTurn();
+                    using var allFeatures = all; // [ΣV, hidden]
+                    turn = RunTurn(ids, allFeatures, grids, firstScreenshotIndex, cache, 0, cancellationToken);
+                    decoded = Decode(turn.Logits, cache, turn.NextPosition, cancellationToken);
+                }
+                else
+                {
+                    using var work = new ScheduledStep(this, EncodeTurn, grids, firstScreenshotIndex, ids, cache, 0, cancellationToken);
+                    scheduler.Run(work);
+                    (turn, decoded, visionMs) = work.Result();
+                }
+
                 var outcome = Outcome(stepIndex, image, ids.Count, turn, decoded, preprocessMs, visionMs, cache);
 
                 _taskPrompt = taskPrompt;
@@ -528,7 +553,7 @@ public sealed partial class AgentSession : IAgentSession
                 _history.Add(new SessionHistoryStep(instruction, decoded.Reply, imageTokens));
                 _lastPromptLogits = turn.Logits;
                 _lastReprefillTokens = cache.Layers.Select(l => l.Tokens).ToArray();
-                _screenshots.Add(current);
+                _screenshots.Add(current!);
                 current = null;
                 while (_screenshots.Count > Options.HistoryScreenshots - 1)
                 {

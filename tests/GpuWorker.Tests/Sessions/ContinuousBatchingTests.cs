@@ -247,7 +247,10 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
         AssertLogits(reference.LastPromptLogits!, restored.LastPromptLogits!, "the restored session's step");
     }
 
-    /// <summary>Six sessions of different methods, budgets, screenshot sizes and step counts at once, against each alone in the serial runtime.</summary>
+    /// <summary>
+    /// Seven sessions of different methods, budgets, screenshot sizes, step counts and modes (one re-prefills its history
+    /// each step into a fresh cache) at once, against each alone in the serial runtime.
+    /// </summary>
     private async Task AssertBatchedAsSerial(Qwen25VlRuntime batched)
     {
         var plans = new (SessionOptions Options, int Steps, int Width, int Height)[]
@@ -258,6 +261,7 @@ public sealed class ContinuousBatchingTests(TinyRuntimeFixture fixture) : IDispo
             (new SessionOptions { Method = "h2o", BudgetRatio = 0.3, Task = Task, MaxNewTokens = 12 }, 1, 200, 200),
             (new SessionOptions { Method = "streamingllm", BudgetTokens = 64, Task = "", MaxNewTokens = 5 }, 2, 300, 240),
             (new SessionOptions { Method = "pyramidkv", BudgetRatio = 0.4, Task = Task, MaxNewTokens = 1 }, 2, 240, 320),
+            (new SessionOptions { Mode = SessionMode.ReprefillHistory, HistoryScreenshots = 2, Method = "snapkv", BudgetRatio = 0.4, Task = Task, MaxNewTokens = 7 }, 3, 280, 220),
         };
 
         var expected = plans.Select(p => Run(_serial, p.Options, p.Steps, p.Width, p.Height)).ToArray();
