@@ -104,7 +104,7 @@ public sealed record CrashReport
         text.AppendLine(c, $"| answered attempt latency p50 / p99 / max | {LatencyP50Ms:F0} / {LatencyP99Ms:F0} / {LatencyMaxMs:F0} ms |");
         text.AppendLine(c, $"| step time incl. retries p50 / p99 / max | {StepTimeP50Ms:F0} / {StepTimeP99Ms:F0} / {StepTimeMaxMs:F0} ms (client deadline per attempt {StepDeadlineSeconds:F0} s) |");
         text.AppendLine(c, $"| killed silo | {KilledSilo} at {KilledAtSeconds:F1} s, holding {SessionsOnKilledSilo} sessions |");
-        text.AppendLine(c, $"| SIGKILL to the last hung call released | {LastHungReleasedText()} |");
+        text.AppendLine(c, $"| SIGKILL to the last hung call released (target under 15 s) | {LastHungReleasedText()} |");
         text.AppendLine(c, $"| until all its sessions were served again | {RecoverySeconds:F1} s (median {RecoveryMedianSeconds:F1} s) |");
         text.AppendLine(c, $"| errors while the killed silo's sessions came back | {Errors(ErrorsDuringCrash)} |");
         text.AppendLine(c, $"| terminated silo (SIGTERM, graceful drain) | {TerminatedSilo}, holding {SessionsOnTerminatedSilo} sessions; exited with code {TerminateExitCode} after {TerminateExitSeconds:F1} s |");
