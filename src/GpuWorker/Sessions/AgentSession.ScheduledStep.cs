@@ -119,6 +119,7 @@ public sealed partial class AgentSession
             {
                 using var host = logits.cpu();
                 var compression = plan.Compression;
+                // The prefill's time is that of the passes its chunks ran in, which other sessions' work shared.
                 _turn = new TurnResult(host.data<float>().ToArray(), plan.Positions.NextPosition, compression.KeptPerLayer, _passMs - compression.Milliseconds, compression.Milliseconds);
             }
 
